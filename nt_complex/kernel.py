@@ -1,0 +1,223 @@
+"""`ComplexKernel`: the infinite-width state of a complex network.
+
+A complex network in the infinite-width limit is a complex Gaussian process. It
+is described by two second moments: the Hermitian covariance
+``K(x1, x2) = E[f(x1) conj(f(x2))]`` and the pseudo-covariance
+``P(x1, x2) = E[f(x1) f(x2)]``. `ComplexKernel` is NT's `Kernel` (whose
+`nngp`, `ntk`, `cov1`, `cov2` hold the Hermitian parts) plus the four pseudo
+fields. A pseudo field that is `None` is *exactly zero*: circular networks (the
+common case) never allocate or compute it.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from nt_complex import _nt
+from nt_complex._validation import check_finite
+
+__all__ = ["ComplexKernel", "input_kernel", "FIELDS", "PSEUDO_OF"]
+
+#: Names `get` accepts, in the order they are returned.
+FIELDS = ("nngp", "ntk", "cov1", "cov2",
+          "pseudo_nngp", "pseudo_ntk", "pseudo_cov1", "pseudo_cov2")
+
+#: Hermitian field -> its pseudo twin.
+PSEUDO_OF = {"nngp": "pseudo_nngp", "ntk": "pseudo_ntk",
+             "cov1": "pseudo_cov1", "cov2": "pseudo_cov2"}
+
+
+@_nt.dataclass
+class ComplexKernel(_nt.Kernel):
+    """NT's `Kernel` plus pseudo-covariances (`None` means exactly zero).
+
+    Shapes follow NT: `nngp`, `ntk` are `(N1, N2, *spatial_pairs)`, `cov1` is
+    `(N1, *spatial_pairs)`; each `pseudo_*` field has its Hermitian twin's shape.
+
+    Example:
+      >>> import jax.numpy as jnp
+      >>> from nt_complex import input_kernel
+      >>> x = jnp.array([[1 + 1j, 0.], [1j, 2.]])
+      >>> k = input_kernel(x, None)
+      >>> k.nngp.shape, k.pseudo_nngp.shape
+      ((2, 2), (2, 2))
+    """
+
+    pseudo_nngp: Optional[jnp.ndarray] = None
+    pseudo_ntk: Optional[jnp.ndarray] = None
+    pseudo_cov1: Optional[jnp.ndarray] = None
+    pseudo_cov2: Optional[jnp.ndarray] = None
+
+    @property
+    def is_circular(self) -> bool:
+        """True when every pseudo field is exactly zero (statically known).
+
+        Then all pseudo fields are `None`. Otherwise `pseudo_cov2` is `None`
+        exactly when `cov2` is (`x2 is None`: it equals `pseudo_cov1`)."""
+        return self.pseudo_nngp is None
+
+    def get(self, name: str) -> jnp.ndarray:
+        """The field `name`; a `None` pseudo field is materialised as zeros."""
+        if name not in FIELDS:
+            raise ValueError(f"get: unknown field {name!r}; expected one of {FIELDS}.")
+        value = getattr(self, name)
+        if value is None and name.startswith("pseudo_") and self.is_circular:
+            twin = getattr(self, name[len("pseudo_"):])
+            if twin is not None:
+                value = jnp.zeros(twin.shape, jnp.result_type(twin.dtype, jnp.complex64))
+        return value
+
+    def hermitian_part(self) -> _nt.Kernel:
+        """The Hermitian fields as a plain NT `Kernel` (metadata kept)."""
+        return _nt.Kernel(**{f: getattr(self, f) for f in _BASE_FIELDS})
+
+    def map_fields(self, fn, *, pseudo: bool = True) -> "ComplexKernel":
+        """Apply `fn(array, batch_ndim)` to every array field (pseudo ones too).
+
+        Used for linear maps with real coefficients, which act identically on
+        Hermitian and pseudo covariances. `None` fields stay `None`.
+        """
+        cov_batch = 1 if self.diagonal_batch else 2
+        batch_ndims = {"nngp": 2, "ntk": 2, "cov1": cov_batch, "cov2": cov_batch}
+        updates = {}
+        for name, ndim in batch_ndims.items():
+            for target in (name, PSEUDO_OF[name]) if pseudo else (name,):
+                value = getattr(self, target)
+                if value is not None and value.ndim > 0:
+                    updates[target] = fn(value, ndim)
+        return self.replace(**updates)
+
+    # NT's `Kernel` methods below touch only the base fields; keep the pseudo
+    # fields consistent, or refuse.
+    def slice(self, n1_slice: slice, n2_slice: slice) -> "ComplexKernel":
+        herm = self.hermitian_part().slice(n1_slice, n2_slice)
+        pseudo = {}
+        if self.pseudo_nngp is not None:
+            pcov2 = self.pseudo_cov1 if self.pseudo_cov2 is None else self.pseudo_cov2
+            pseudo = dict(
+                pseudo_nngp=self.pseudo_nngp[n1_slice, n2_slice],
+                pseudo_ntk=(None if self.pseudo_ntk is None or self.pseudo_ntk.ndim == 0
+                            else self.pseudo_ntk[n1_slice, n2_slice]),
+                pseudo_cov1=self.pseudo_cov1[n1_slice],
+                pseudo_cov2=pcov2[n2_slice])
+        return self.replace(**{f: getattr(herm, f) for f in _BASE_FIELDS}, **pseudo)
+
+    def reverse(self) -> "ComplexKernel":
+        """Reverse the order of spatial axis pairs in every field (NT's
+        `is_reversed` convention), pseudo fields included."""
+        def reverse_pairs(x, batch_ndim):
+            pairs = [(batch_ndim + i, batch_ndim + i + 1)
+                     for i in range(0, x.ndim - batch_ndim, 2)]
+            order = list(range(batch_ndim)) + [a for p in pairs[::-1] for a in p]
+            return jnp.transpose(x, order)
+        return self.map_fields(reverse_pairs).replace(is_reversed=not self.is_reversed)
+
+    def _unsupported(self, *args, **kwargs):
+        raise NotImplementedError(
+            "ComplexKernel does not support NT's Kernel arithmetic/indexing: NT's "
+            "versions ignore the pseudo fields (and Kernel.__mul__ squares its "
+            "scalar, which is wrong for complex scales). Operate on the fields "
+            "explicitly instead.")
+
+    transpose = mask = dot_general = __getitem__ = _unsupported
+    __mul__ = __rmul__ = __add__ = __sub__ = __neg__ = __truediv__ = _unsupported
+
+
+_BASE_FIELDS = tuple(f.name for f in __import__("dataclasses").fields(_nt.Kernel))
+
+
+def _covariance(x1: jnp.ndarray, x2: jnp.ndarray, conjugate: bool,
+                diagonal_spatial: bool, same_batch: bool) -> jnp.ndarray:
+    """Channel-averaged covariance of NHWC-like arrays, NT's layout.
+
+    Returns `(N1, N2, *pairs)` (or `(N1, *pairs)` if `same_batch`, the
+    per-example covariance) with pairs `(H, H, W, W, ...)`, or `(H, W, ...)` if
+    `diagonal_spatial`. `conjugate=True` gives `x1 x2^H / C`, else `x1 x2^T / C`.
+    """
+    rhs = jnp.conj(x2) if conjugate else x2
+    n_spatial = x1.ndim - 2
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    s1 = letters[:n_spatial]
+    s2 = letters[n_spatial:2 * n_spatial] if not diagonal_spatial else s1
+    lhs_sub = "N" + s1 + "C"
+    rhs_sub = ("N" if same_batch else "M") + s2 + "C"
+    batch_out = "N" if same_batch else "NM"
+    if diagonal_spatial:
+        out_sub = batch_out + s1
+    else:
+        out_sub = batch_out + "".join(a + b for a, b in zip(s1, s2))
+    cov = jnp.einsum(f"{lhs_sub},{rhs_sub}->{out_sub}", x1, rhs,
+                     precision=jax.lax.Precision.HIGHEST)
+    return cov / x1.shape[-1]
+
+
+def input_kernel(x1: jnp.ndarray, x2: Optional[jnp.ndarray] = None, *,
+                 diagonal_spatial: bool = False, compute_ntk: bool = True
+                 ) -> ComplexKernel:
+    """The `ComplexKernel` of the inputs themselves.
+
+    `nngp = x1 x2^H / C` (Hermitian, conjugated: NT drops `Im x` here) and
+    `pseudo_nngp = x1 x2^T / C`, averaged over the trailing channel axis, with
+    NT's layout for spatial axes (inputs are `(N, *spatial, C)`).
+    `ntk` starts at zero, as in NT.
+
+    Args:
+      x1: `(N1, *spatial, C)` real or complex array.
+      x2: `(N2, *spatial, C)` or `None` (meaning `x1`).
+      diagonal_spatial: keep only same-position spatial covariances.
+      compute_ntk: also create the (zero) `ntk` fields.
+
+    Example:
+      >>> import jax.numpy as jnp
+      >>> k = input_kernel(jnp.array([[1j, 1.]]), None)
+      >>> complex(k.nngp[0, 0]), complex(k.pseudo_nngp[0, 0])
+      ((1+0j), 0j)
+    """
+    x1 = _as_input(x1, "x1")
+    x2_given = x2 is not None
+    x2 = _as_input(x2, "x2") if x2_given else x1
+    if x1.shape[1:] != x2.shape[1:]:
+        raise ValueError(
+            f"x1 and x2 must agree on all but the batch axis; got x1.shape="
+            f"{x1.shape} and x2.shape={x2.shape}.")
+    dtype = jnp.result_type(x1.dtype, x2.dtype, jnp.float32)
+    x1, x2 = x1.astype(dtype), x2.astype(dtype)
+
+    def cov(a, b, conjugate, same_batch):
+        return _covariance(a, b, conjugate, diagonal_spatial, same_batch)
+
+    nngp = cov(x1, x2, True, False)
+    pseudo_nngp = cov(x1, x2, False, False)
+    cov1 = cov(x1, x1, True, True)
+    pseudo_cov1 = cov(x1, x1, False, True)
+    cov2 = cov(x2, x2, True, True) if x2_given else None
+    pseudo_cov2 = cov(x2, x2, False, True) if x2_given else None
+    ntk = jnp.zeros((), nngp.dtype) if compute_ntk else None
+    pseudo_ntk = jnp.zeros((), nngp.dtype) if compute_ntk else None
+    return ComplexKernel(
+        nngp=nngp, ntk=ntk, cov1=cov1, cov2=cov2,
+        x1_is_x2=jnp.array(not x2_given),
+        is_gaussian=True, is_reversed=False, is_input=True,
+        diagonal_batch=True, diagonal_spatial=diagonal_spatial,
+        shape1=x1.shape, shape2=x2.shape, batch_axis=0, channel_axis=x1.ndim - 1,
+        mask1=None, mask2=None,
+        pseudo_nngp=pseudo_nngp, pseudo_ntk=pseudo_ntk,
+        pseudo_cov1=pseudo_cov1, pseudo_cov2=pseudo_cov2)
+
+
+def _as_input(x, name: str) -> jnp.ndarray:
+    if not isinstance(x, (jnp.ndarray, np.ndarray)):
+        raise TypeError(f"{name} must be a jax or numpy array; got {type(x).__name__}.")
+    if x.ndim < 2:
+        raise ValueError(
+            f"{name} must have a batch axis and a trailing channel axis "
+            f"(N, *spatial, C); got shape {x.shape}.")
+    if not (jnp.issubdtype(x.dtype, jnp.floating) or jnp.issubdtype(x.dtype, jnp.complexfloating)
+            or jnp.issubdtype(x.dtype, jnp.integer)):
+        raise TypeError(f"{name} must be real or complex numeric; got dtype {x.dtype}.")
+    check_finite(x, name)
+    return jnp.asarray(x)

@@ -1,0 +1,17 @@
+"""Complex layers: each returns `(init_fn, apply_fn, kernel_fn)` like `nt.stax`.
+
+`kernel_fn(x1, x2=None, get=None)` returns a `ComplexKernel` with the Hermitian
+(`nngp`, `ntk`) and pseudo (`pseudo_nngp`, `pseudo_ntk`) kernels.
+"""
+
+from nt_complex.stax.activations.holomorphic import Cosh, Exp, Polynomial, Sinh
+from nt_complex.stax.activations.split import CReLU, Split, SplitErf, erf_kernel, relu_kernel
+from nt_complex.stax.combinators import FanInConcat, FanInSum, FanOut, parallel, serial
+from nt_complex.stax.linear import AvgPool, Conv, Dense, Flatten, GlobalAvgPool, Identity
+
+__all__ = [
+    "serial", "parallel", "FanOut", "FanInSum", "FanInConcat",
+    "Dense", "Conv", "AvgPool", "GlobalAvgPool", "Flatten", "Identity",
+    "CReLU", "SplitErf", "Split", "relu_kernel", "erf_kernel",
+    "Polynomial", "Exp", "Sinh", "Cosh",
+]

@@ -1,0 +1,153 @@
+"""The kernel rule shared by every pointwise complex activation.
+
+An activation supplies `fn` (for `apply_fn`) and `moments(pair, derivatives)`
+(see `nt_complex.gaussian`). This module extracts, for every kernel entry, the
+`GaussianPair` of the two pre-activations it couples, calls `moments`, and
+assembles the output `ComplexKernel` (NNGP, NTK and pseudo fields).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Optional
+
+import jax.numpy as jnp
+from neural_tangents import stax as nt_stax
+
+from nt_complex.gaussian import GaussianPair, Moments, ntk_of_activation
+from nt_complex.kernel import ComplexKernel
+from nt_complex.stax._layer import build_layer
+
+MomentsFn = Callable[[GaussianPair, bool], Moments]
+
+__all__ = ["activation_layer", "MomentsFn"]
+
+
+def _spatial_diagonal(cov: jnp.ndarray, diagonal_spatial: bool) -> jnp.ndarray:
+    """Per-example, per-position variances from a `cov1`-shaped array."""
+    if diagonal_spatial:
+        return cov
+    out = cov
+    n_spatial = (cov.ndim - 1) // 2
+    for _ in range(n_spatial):  # take the diagonal of each consecutive pair
+        out = jnp.moveaxis(jnp.diagonal(out, axis1=1, axis2=2), -1, out.ndim - 2)
+    return out
+
+
+def _outer(diag: jnp.ndarray, first: bool, batch_ndim: int, diagonal_spatial: bool):
+    """Broadcast per-position diagonals against a covariance of `batch_ndim`
+    batch axes: `first` places them on the first index of each pair."""
+    shape = [diag.shape[0]]
+    if batch_ndim == 2:
+        shape = [diag.shape[0], 1] if first else [1, diag.shape[0]]
+    for size in diag.shape[1:]:
+        shape += [size] if diagonal_spatial else ([size, 1] if first else [1, size])
+    return diag.reshape(shape)
+
+
+def _pairs(k: ComplexKernel):
+    """`GaussianPair`s for `cov1`, `nngp` and `cov2` entries of `k`."""
+    ds = k.diagonal_spatial
+    q1 = jnp.real(_spatial_diagonal(k.cov1, ds))
+    cov2 = k.cov1 if k.cov2 is None else k.cov2
+    q2 = jnp.real(_spatial_diagonal(cov2, ds))
+    circular = k.is_circular
+    if not circular:
+        pcov2 = k.pseudo_cov1 if k.cov2 is None else k.pseudo_cov2
+        p1 = _spatial_diagonal(k.pseudo_cov1, ds)
+        p2 = _spatial_diagonal(pcov2, ds)
+
+    def pair(qa, qb, pa, pb, cov, pseudo, batch_ndim, same):
+        if same:  # both points from one example: cov1/cov2 entries
+            a = _outer(qa, True, 1, ds)
+            b = _outer(qa, False, 1, ds)
+            pa_, pb_ = (None, None) if circular else (_outer(pa, True, 1, ds),
+                                                      _outer(pa, False, 1, ds))
+        else:
+            a = _outer(qa, True, 2, ds)
+            b = _outer(qb, False, 2, ds)
+            pa_, pb_ = (None, None) if circular else (_outer(pa, True, 2, ds),
+                                                      _outer(pb, False, 2, ds))
+        return GaussianPair(a, b, cov, pa_, pb_, None if circular else pseudo)
+
+    none = None
+    pair1 = pair(q1, none, none if circular else p1, none, k.cov1,
+                 k.pseudo_cov1, 1, True)
+    pair12 = pair(q1, q2, none if circular else p1, none if circular else p2,
+                  k.nngp, k.pseudo_nngp, 2, False)
+    pair2 = None
+    if k.cov2 is not None:
+        pair2 = pair(q2, none, none if circular else p2, none, k.cov2,
+                     k.pseudo_cov2, 1, True)
+    return pair1, pair12, pair2
+
+
+def _full_like(value: Optional[jnp.ndarray], shape_like: jnp.ndarray):
+    if value is None:
+        return None
+    return jnp.broadcast_to(value, jnp.shape(shape_like))
+
+
+def activation_layer(name: str, fn: Callable[[jnp.ndarray], jnp.ndarray],
+                     moments: MomentsFn):
+    """Build `(init_fn, apply_fn, kernel_fn)` for the pointwise activation `fn`.
+
+    Args:
+      name: layer name (used in errors).
+      fn: the complex function applied elementwise by `apply_fn`.
+      moments: `moments(pair, derivatives) -> Moments`, the infinite-width rule.
+
+    Example:
+      >>> import jax.numpy as jnp
+      >>> from nt_complex.gaussian import Moments
+      >>> ident = activation_layer('Id', lambda z: z,
+      ...     lambda p, d: Moments(cov=p.cov, pseudo=p.pseudo, k_zz=1., l_zz=1.))
+      >>> _, apply_fn, kernel_fn = ident
+      >>> apply_fn((), jnp.array([1j]))
+      Array([0.+1.j], dtype=complex64)
+    """
+
+    def init_fn(rng, input_shape):
+        return input_shape, ()
+
+    def apply_fn(params, inputs, **kwargs):
+        return fn(inputs)
+
+    @nt_stax.requires(diagonal_spatial=nt_stax.Diagonal())
+    def rule(k: ComplexKernel, **kwargs) -> ComplexKernel:
+        if not k.is_gaussian:
+            raise ValueError(
+                f"{name} needs a Gaussian input kernel, but it follows a "
+                f"nonlinearity (or another non-Gaussian layer). Insert a Dense or "
+                f"Conv layer between two activations.")
+        pair1, pair12, pair2 = _pairs(k)
+        need_ntk = k.ntk is not None
+        m1 = moments(pair1, False)
+        m12 = moments(pair12, need_ntk)
+        m2 = None if pair2 is None else moments(pair2, False)
+        ntk = pseudo_ntk = None
+        if need_ntk:
+            ntk, pseudo_ntk = ntk_of_activation(m12, k.ntk, k.pseudo_ntk)
+            ntk = _full_like(ntk, k.nngp)
+            pseudo_ntk = _full_like(pseudo_ntk, k.nngp)
+        pseudo_nngp = _full_like(m12.pseudo, k.nngp)
+        circular_out = pseudo_nngp is None and (pseudo_ntk is None or not need_ntk)
+        out = dict(
+            cov1=_full_like(m1.cov, k.cov1), nngp=_full_like(m12.cov, k.nngp),
+            cov2=None if m2 is None else _full_like(m2.cov, k.cov2), ntk=ntk,
+            is_gaussian=False, is_input=False)
+        if circular_out:
+            out.update(pseudo_nngp=None, pseudo_ntk=None, pseudo_cov1=None,
+                       pseudo_cov2=None)
+        else:
+            zeros = jnp.zeros((), jnp.result_type(out["nngp"], jnp.complex64))
+            def or_zero(x, like):
+                return jnp.broadcast_to(zeros if x is None else x, jnp.shape(like))
+            out.update(
+                pseudo_nngp=or_zero(pseudo_nngp, k.nngp),
+                pseudo_ntk=or_zero(pseudo_ntk, k.nngp) if need_ntk else None,
+                pseudo_cov1=or_zero(m1.pseudo, k.cov1),
+                pseudo_cov2=None if m2 is None else or_zero(m2.pseudo, k.cov2))
+        return k.replace(**out)
+
+    return build_layer(name, init_fn, apply_fn, rule)

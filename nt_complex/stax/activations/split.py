@@ -1,0 +1,123 @@
+"""Split activations `f(z) = g(Re z) + i g(Im z)` from a real `g`'s closed forms.
+
+Any real activation with a closed-form kernel lifts: give `Split` the real
+elementwise `g` and `real_kernel(v1, v2, c) -> (T, D)` with
+`T = E[g(u) g(v)]`, `D = E[g'(u) g'(v)]` for a centred real Gaussian pair with
+variances `v1, v2` and covariance `c`. `CReLU` and `SplitErf` are the two
+built-in lifts (NT's arc-cosine and arcsine kernels).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from nt_complex.gaussian import GaussianPair, Moments, safe_sqrt, split_covariances
+from nt_complex.stax.activations._elementwise import activation_layer
+
+__all__ = ["Split", "CReLU", "SplitErf", "relu_kernel", "erf_kernel"]
+
+RealKernel = Callable[[jnp.ndarray, jnp.ndarray, jnp.ndarray],
+                      tuple[jnp.ndarray, jnp.ndarray]]
+
+
+def relu_kernel(v1, v2, c):
+    """Arc-cosine kernel of ReLU: `T = (sqrt(v1 v2 - c^2) + (pi - t) c)/(2 pi)`,
+    `D = (pi - t)/(2 pi)`, `cos t = c/sqrt(v1 v2)`. Finite at zero variance.
+
+    Example:
+      >>> T, D = relu_kernel(1., 1., 1.)
+      >>> float(T), float(D)
+      (0.5, 0.5)
+    """
+    v1, v2, c = jnp.asarray(v1), jnp.asarray(v2), jnp.asarray(c)
+    s = safe_sqrt(v1 * v2 - c ** 2)
+    t = jnp.arctan2(s, c)
+    return (s + (np.pi - t) * c) / (2 * np.pi), (np.pi - t) / (2 * np.pi)
+
+
+def erf_kernel(v1, v2, c):
+    """Arcsine kernel of erf: `T = (2/pi) arcsin(2c / sqrt((1+2v1)(1+2v2)))`,
+    `D = (4/pi) / sqrt((1+2v1)(1+2v2) - 4c^2)`.
+
+    Example:
+      >>> T, D = erf_kernel(0., 0., 0.)
+      >>> float(T), round(float(D), 6)
+      (0.0, 1.27324)
+    """
+    v1, v2, c = jnp.asarray(v1), jnp.asarray(v2), jnp.asarray(c)
+    prod = (1 + 2 * v1) * (1 + 2 * v2)
+    T = (2 / np.pi) * jnp.arcsin(jnp.clip(2 * c / jnp.sqrt(prod), -1, 1))
+    D = (4 / np.pi) / jnp.sqrt(prod - 4 * c ** 2)
+    return T, D
+
+
+def _split_moments(real_kernel: RealKernel):
+    def moments(pair: GaussianPair, derivatives: bool) -> Moments:
+        s = split_covariances(pair)
+        Txx, Dxx = real_kernel(s.var_x1, s.var_x2, s.xx)
+        Tyy, Dyy = real_kernel(s.var_y1, s.var_y2, s.yy)
+        Txy, Dxy = real_kernel(s.var_x1, s.var_y2, s.xy)
+        Tyx, Dyx = real_kernel(s.var_y1, s.var_x2, s.yx)
+        cov = jax.lax.complex(Txx + Tyy, Tyx - Txy)
+        pseudo = jax.lax.complex(Txx - Tyy, Txy + Tyx)
+        if not derivatives:
+            return Moments(cov=cov, pseudo=pseudo)
+        # f_z = (g'(x) + g'(y))/2 and f_zb = (g'(x) - g'(y))/2 are real: l = k.
+        k_zz = (Dxx + Dyy + Dxy + Dyx) / 4
+        k_bb = (Dxx + Dyy - Dxy - Dyx) / 4
+        k_zb = (Dxx - Dxy + Dyx - Dyy) / 4
+        k_bz = (Dxx + Dxy - Dyx - Dyy) / 4
+        return Moments(cov=cov, pseudo=pseudo, k_zz=k_zz, k_bb=k_bb, k_zb=k_zb,
+                       k_bz=k_bz, l_zz=k_zz, l_zb=k_zb, l_bz=k_bz, l_bb=k_bb)
+    return moments
+
+
+def Split(g: Callable[[jnp.ndarray], jnp.ndarray], real_kernel: RealKernel,
+          name: str = "Split"):
+    """Split activation `g(Re z) + i g(Im z)` with the kernel lifted from `real_kernel`.
+
+    Args:
+      g: real elementwise function (for `apply_fn`).
+      real_kernel: `(v1, v2, c) -> (T, D)`, see the module docstring.
+      name: layer name used in error messages.
+
+    Example:
+      >>> import jax.numpy as jnp
+      >>> from nt_complex import stax
+      >>> _, apply_fn, _ = Split(jnp.tanh, erf_kernel, 'SplitTanhLike')
+      >>> apply_fn((), jnp.array([0j]))
+      Array([0.+0.j], dtype=complex64)
+    """
+    def fn(z):
+        if not jnp.iscomplexobj(z):  # real input: Im z = 0 and g(0) may be != 0
+            return jax.lax.complex(g(z), g(jnp.zeros_like(z)))
+        return jax.lax.complex(g(jnp.real(z)), g(jnp.imag(z)))
+    return activation_layer(name, fn, _split_moments(real_kernel))
+
+
+def CReLU():
+    """`ReLU(Re z) + i ReLU(Im z)` (Trabelsi et al. 2018), without NetKet's sqrt(2).
+
+    Example:
+      >>> import jax.numpy as jnp
+      >>> from nt_complex import stax
+      >>> _, _, kernel_fn = stax.serial(stax.Dense(1), stax.CReLU())
+      >>> k = kernel_fn(jnp.array([[1. + 1j]]), None, 'nngp')
+      >>> round(float(k.real[0, 0]), 6)  # E|f|^2 = q/2 for circular input
+      0.5
+    """
+    return Split(jax.nn.relu, relu_kernel, "CReLU")
+
+
+def SplitErf():
+    """`erf(Re z) + i erf(Im z)`, NT's `Erf` kernel lifted to complex inputs.
+
+    Example:
+      >>> from nt_complex import stax
+      >>> init_fn, apply_fn, kernel_fn = SplitErf()
+    """
+    return Split(jax.scipy.special.erf, erf_kernel, "SplitErf")
