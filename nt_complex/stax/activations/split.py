@@ -25,8 +25,14 @@ RealKernel = Callable[[jnp.ndarray, jnp.ndarray, jnp.ndarray],
 
 
 def relu_kernel(v1, v2, c):
-    """Arc-cosine kernel of ReLU: `T = (sqrt(v1 v2 - c^2) + (pi - t) c)/(2 pi)`,
-    `D = (pi - t)/(2 pi)`, `cos t = c/sqrt(v1 v2)`. Finite at zero variance.
+    """Arc-cosine kernel of ReLU: with `cos t = c/sqrt(v1 v2)`,
+    `T = (sqrt(v1 v2 - c^2) + (pi - t) c)/(2 pi)`, `D = (pi - t)/(2 pi)`.
+
+    `v1 v2 - c^2` is formed as `(n - c)(n + c)` with `n = sqrt(v1 v2)`, and no
+    division is taken, so a point paired with itself (`v1 = v2 = c`) gives
+    `t = 0` exactly even under `jit` (XLA turns `c / sqrt(.)` into an inexact
+    `c * rsqrt(.)`; near `t = 0` a 1e-16 error becomes 1e-8). Finite (zero
+    gradient) at zero variance.
 
     Example:
       >>> T, D = relu_kernel(1., 1., 1.)
@@ -34,9 +40,10 @@ def relu_kernel(v1, v2, c):
       (0.5, 0.5)
     """
     v1, v2, c = jnp.asarray(v1), jnp.asarray(v2), jnp.asarray(c)
-    s = safe_sqrt(v1 * v2 - c ** 2)
-    t = jnp.arctan2(s, c)
-    return (s + (np.pi - t) * c) / (2 * np.pi), (np.pi - t) / (2 * np.pi)
+    norm = safe_sqrt(v1 * v2)
+    sin_part = safe_sqrt((norm - c) * (norm + c))
+    t = jnp.arctan2(sin_part, c)
+    return (sin_part + (np.pi - t) * c) / (2 * np.pi), (np.pi - t) / (2 * np.pi)
 
 
 def erf_kernel(v1, v2, c):
