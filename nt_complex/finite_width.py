@@ -88,8 +88,10 @@ class DepthProfile:
     def se(self) -> np.ndarray:
         """Standard error of `mean` from the seed spread, per depth."""
         n = self.measured.shape[0]
-        return np.abs(self.measured - self.mean).std(axis=0, ddof=1) / math.sqrt(n) \
-            if n > 1 else np.full(self.predicted.shape, np.inf)
+        if n < 2:
+            return np.full(self.predicted.shape, np.inf)
+        var = np.sum(np.abs(self.measured - self.mean) ** 2, axis=0) / (n - 1)
+        return np.sqrt(var / n)
 
     @property
     def abs_error(self) -> np.ndarray:
@@ -170,8 +172,8 @@ def measure_kernels(activation: Layer, family: Family, x: jnp.ndarray, *, depth:
     _, apply_fn, _ = activation
     key = jax.random.PRNGKey(key) if isinstance(key, int) else key
     k_first, k_rest, k_bias = jax.random.split(key, 3)
-    w_first = init(k_first, (x.shape[-1], width), dtype)
-    w_rest = jax.vmap(lambda k: init(k, (width, width), dtype))(
+    w_first = jax.jit(lambda k: init(k, (x.shape[-1], width), dtype))(k_first)
+    w_rest = jax.jit(jax.vmap(lambda k: init(k, (width, width), dtype)))(
         jax.random.split(k_rest, max(depth - 1, 1)))[:depth - 1]
     bias = jax.random.normal(k_bias, (depth, width, 2))
     bias = bias[..., 0] if not is_complex else (bias[..., 0] + 1j * bias[..., 1]) / math.sqrt(2)

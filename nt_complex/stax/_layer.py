@@ -102,12 +102,13 @@ def wrap_kernel_fn(kernel_any: Callable) -> Callable:
             raise NotImplementedError("diagonal_batch=False is not supported by nt_complex.")
         if reqs["mask_constant"] is not None or "mask_constant" in kwargs:
             raise NotImplementedError("masking (mask_constant) is not supported by nt_complex.")
-        ndim = jnp.ndim(x1_or_kernel)
-        if reqs["batch_axis"] % max(ndim, 1) != 0 or reqs["channel_axis"] % max(ndim, 1) != ndim - 1:
-            raise ValueError("nt_complex layers use batch_axis=0 and channel_axis=-1 (N, *spatial, C).")
+        diagonal = bool(reqs["diagonal_spatial"])
+        if reqs["channel_axis"] is None:  # the network starts with Flatten
+            x1_or_kernel, x2 = (None if x is None else jnp.reshape(x, (x.shape[0], -1))
+                                for x in (x1_or_kernel, x2))
+            diagonal = False
         compute_ntk = names is None or any(n in ("ntk", "pseudo_ntk") for n in names)
-        k = input_kernel(x1_or_kernel, x2, diagonal_spatial=bool(reqs["diagonal_spatial"]),
-                         compute_ntk=compute_ntk)
+        k = input_kernel(x1_or_kernel, x2, diagonal_spatial=diagonal, compute_ntk=compute_ntk)
         out = _finish(kernel_any(k, **kwargs))
         return _select(out, names, isinstance(get, str))
 

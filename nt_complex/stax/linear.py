@@ -421,7 +421,7 @@ def _spatial_reduction(name: str, diagonal_only: bool, output_shape: Callable):
     def rule(k: ComplexKernel, **kwargs) -> ComplexKernel:
         ds = k.diagonal_spatial
         out = k.map_fields(lambda mat, nd: _spatial_mean(mat, nd, ds, diagonal_only))
-        return out.replace(is_reversed=False)
+        return out.replace(is_reversed=False, batch_axis=0, channel_axis=1)
 
     rule.__name__ = name
     return init_fn, apply_fn, rule

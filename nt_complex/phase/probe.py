@@ -1,0 +1,97 @@
+"""Inspect a block once, on concrete values, before vectorising over a grid."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Optional
+
+import jax.numpy as jnp
+import numpy as np
+
+from nt_complex.phase.maps import Block, BlockSpec, is_complex_block, pair_kernel
+
+__all__ = ["inspect_block"]
+
+_PROBE_W_STD = 1.3
+_PROBE_C = 0.3
+_HOMOGENEITY_RTOL = 1e-9
+
+
+def _spatial_shape(input_shape: Optional[Sequence[int]]) -> tuple[int, ...]:
+    if input_shape is None:
+        return ()
+    shape = tuple(int(s) for s in input_shape)
+    if not 1 <= len(shape) <= 3 or any(s <= 0 for s in shape):
+        raise ValueError(
+            f"input_shape must be 1 to 3 positive spatial sizes, e.g. (H, W), without "
+            f"batch or channel axes; got {input_shape!r}.")
+    return shape
+
+
+def _output_nngp(spec: BlockSpec, W_std: float, b_std: float, q: float, c: float):
+    shape = spec.spatial_shape
+    q_arr = jnp.full(shape, q)
+    kernel = pair_kernel(spec, q_arr, q_arr * c)
+    out = spec.block(W_std, b_std)[2](kernel)
+    if out.nngp.shape != kernel.nngp.shape:
+        raise ValueError(
+            f"the block maps a kernel of shape {kernel.nngp.shape} to "
+            f"{out.nngp.shape}: a phase diagram needs a block that can be repeated "
+            f"(same input and output structure). Drop readout layers (Flatten, "
+            f"GlobalAvgPool, a final Dense): they act once and do not change the "
+            f"diagram. For convolutional blocks pass input_shape=(H, W, ...).")
+    return out
+
+
+def _check_pseudo_is_irrelevant(spec: BlockSpec, out) -> None:
+    """A complex block may output a pseudo-covariance (CReLU does: its outputs
+    are not centred) as long as the next block ignores it (a circular Dense or
+    Conv first). Feed it back and require the same output covariance."""
+    shape = spec.spatial_shape
+    q_arr = jnp.full(shape, 1.0)
+    circular = pair_kernel(spec, q_arr, q_arr * _PROBE_C)
+    improper = circular.replace(pseudo_nngp=out.pseudo_nngp, pseudo_cov1=out.pseudo_cov1)
+    kernel_fn = spec.block(_PROBE_W_STD, 0.2)[2]
+    plain = np.asarray(kernel_fn(circular).nngp)
+    fed = np.asarray(kernel_fn(improper).nngp)
+    if not np.allclose(plain, fed, rtol=1e-12, atol=0.0):
+        raise NotImplementedError(
+            "the block's output covariance depends on its input pseudo-covariance "
+            "(e.g. it starts with an activation or with real-valued weights, "
+            "W_pseudo != 0), and it produces one: its phase diagram would need the "
+            "pseudo-covariance as extra state, which nt_complex.phase does not track "
+            "yet. Start the block with a circular Dense/Conv layer.")
+
+
+def inspect_block(block: Block, input_shape: Optional[Sequence[int]] = None,
+                  homogeneous: Optional[bool] = None) -> BlockSpec:
+    """Probe `block` and return its `BlockSpec`.
+
+    Checks that the block is repeatable (output kernel shaped like its input),
+    that a complex block maps circular kernels to circular ones (the phase
+    maps track `(q, c)` only), and detects positive homogeneity numerically
+    (`K'(s K) = s K'(K)` without bias) unless `homogeneous` is given.
+
+    Example:
+      >>> from neural_tangents import stax
+      >>> spec = inspect_block(lambda w, b: stax.serial(stax.Dense(1, w, b), stax.Relu()))
+      >>> spec.homogeneous, spec.is_complex
+      (True, False)
+    """
+    if not callable(block):
+        raise TypeError("block must be a callable block(W_std, b_std) -> "
+                        "(init_fn, apply_fn, kernel_fn).")
+    layer = block(1.0, 0.0)
+    if not (isinstance(layer, tuple) and len(layer) == 3):
+        raise TypeError("block(W_std, b_std) must return (init_fn, apply_fn, kernel_fn); "
+                        f"got {type(layer).__name__}.")
+    spec = BlockSpec(block, _spatial_shape(input_shape), is_complex_block(block), False)
+    out = _output_nngp(spec, _PROBE_W_STD, 0.2, 1.0, _PROBE_C)
+    if spec.is_complex and out.pseudo_nngp is not None:
+        _check_pseudo_is_irrelevant(spec, out)
+    if homogeneous is None:
+        small = np.asarray(_output_nngp(spec, _PROBE_W_STD, 0.0, 1.0, _PROBE_C).nngp)
+        large = np.asarray(_output_nngp(spec, _PROBE_W_STD, 0.0, 3.7, _PROBE_C).nngp)
+        homogeneous = bool(np.all(np.isfinite(small)) and np.allclose(
+            large, 3.7 * small, rtol=_HOMOGENEITY_RTOL, atol=0.0))
+    return BlockSpec(block, spec.spatial_shape, spec.is_complex, bool(homogeneous))
