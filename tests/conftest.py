@@ -1,6 +1,7 @@
 """Test configuration: float64 unless JAX_ENABLE_X64=0 (the float32 smoke run)."""
 
 import os
+import sys
 
 import jax
 import pytest
@@ -8,6 +9,7 @@ import pytest
 jax.config.update("jax_enable_x64", os.environ.get("JAX_ENABLE_X64", "1") not in ("0", "false", "False"))
 
 X64 = jax.config.jax_enable_x64
+sys.path.insert(0, os.path.dirname(__file__))  # tests/mc_utils.py
 
 
 def pytest_collection_modifyitems(config, items):

@@ -7,7 +7,8 @@ q-map; the attracting fixed point `c*` of the normalised c-map
 `c = 1`: `chi_par` (real perturbation of `c`; the usual chi_1) and, for complex
 blocks, `chi_phase` (phase perturbation `c = e^{i eps}`), each the spectral
 radius of `dK'12/dK12` over positions. Positively homogeneous blocks use the
-scale-free map (bias negligible as q -> infinity) where `q*` is absent or 0.
+scale-free map (bias negligible as q -> infinity) where `q*` is absent or 0,
+and always for chi (which is scale free for them).
 """
 
 from __future__ import annotations
@@ -155,8 +156,11 @@ def solve_point(spec: BlockSpec, W_var, b_var, *, tol: float = 1e-10,
             spec, free_maps, profile, tol, max_iter)
         use_free = ~q_ok | (b_var == 0)
         c_star = jnp.where(use_free, c_free, c_star)
-        chi_par = jnp.where(use_free, chi_par_free, chi_par)
-        chi_phase = jnp.where(use_free, chi_phase_free, chi_phase)
+        # E|f'|^2 of a degree-1 homogeneous activation is scale free, so chi does
+        # not depend on q or the bias: take it from the bias-free map, where c = 1
+        # is exact (with a bias, rounding makes K'11 != K'12 and the kink's
+        # (1 - c)^(3/2) term turns that into O(1) autodiff noise in NT's Relu).
+        chi_par, chi_phase = chi_par_free, chi_phase_free
         c_ok = jnp.where(use_free, c_free_ok, c_ok)
         status = jnp.where(use_free, jnp.where(c_free_ok, Status.SCALE_FREE,
                                                Status.C_NOT_CONVERGED), status)

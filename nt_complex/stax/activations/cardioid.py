@@ -17,7 +17,7 @@ and each mode's correlation is a Gauss hypergeometric function of `r^2`
 
 All four hypergeometric functions have `c - a - b` a positive integer, so they
 are finite on `[0, 1]`; `hyp2f1_integer_excess` evaluates them to ~1e-15 with a
-fixed number of terms (Gauss series for `x <= 1/2`, the logarithmic expansion
+fixed number of terms (Gauss series for `x <= 0.7`, the logarithmic expansion
 around `x = 1` otherwise), so `r -> 1` (the diagonal: `E|f|^2 = 3q/8`,
 `E|f_z|^2 = 13/32`, `E|f_zb|^2 = 1/32`) is as accurate as `r = 0`.
 """
@@ -37,16 +37,19 @@ from nt_complex.stax.activations._elementwise import activation_layer
 
 __all__ = ["Cardioid", "cardioid", "hyp2f1_integer_excess"]
 
-#: Terms of each series; both expansions are used where their variable is <= 1/2,
-#: so the truncation error is below 0.5^60 ~ 1e-18 times a bounded coefficient.
-_N_TERMS = 60
+#: Terms of each series and the switch point: the Gauss series is used for
+#: x <= _SWITCH (truncation < 0.7^110 ~ 1e-17 times a decaying coefficient), the
+#: expansion around 1 for 1 - x < 0.3 (0.3^110; its cancellation grows with 1 - x,
+#: which is why the switch is not at 1/2).
+_N_TERMS = 110
+_SWITCH = 0.7
 
 
 def hyp2f1_integer_excess(a: float, b: float, m: int, n_terms: int = _N_TERMS
                           ) -> Callable[[jnp.ndarray], jnp.ndarray]:
     """`x -> 2F1(a, b; a + b + m; x)` on `[0, 1]` for an integer `m >= 1`.
 
-    For `x <= 1/2` the Gauss series; for `x > 1/2` the expansion in `1 - x`
+    For `x <= 0.7` the Gauss series; for `x > 0.7` the expansion in `1 - x`
     with logarithmic terms (Abramowitz & Stegun 15.3.11), which is finite at
     `x = 1`. Coefficients are computed once, in float64, when the function is
     built; evaluation is a fixed-length, vectorised, jit-compatible sum.
@@ -79,9 +82,9 @@ def hyp2f1_integer_excess(a: float, b: float, m: int, n_terms: int = _N_TERMS
     # Log part: -(x-1)^m Gamma(c)/(Gamma(a)Gamma(b)) sum_n (a+m)_n (b+m)_n/(n! (n+m)!) y^n
     #           [ln y - psi(n+1) - psi(n+m+1) + psi(a+n+m) + psi(b+n+m)],  y = 1 - x.
     inv_gamma_ab = sps.rgamma(a) * sps.rgamma(b)
-    log_coef = (-((-1.0) ** m) * sps.gamma(c) * inv_gamma_ab
-                * sps.poch(a + m, n) * sps.poch(b + m, n)
-                / (sps.factorial(n) * sps.factorial(n + m)))
+    log_coef = (-((-1.0) ** m) * sps.gamma(c) * inv_gamma_ab / math.factorial(m)
+                * np.cumprod(np.concatenate([[1.0], (a + m + n[:-1]) * (b + m + n[:-1])
+                                             / ((n[:-1] + 1) * (n[:-1] + 1 + m))])))
     log_shift = (-sps.digamma(n + 1) - sps.digamma(n + m + 1)
                  + sps.digamma(a + n + m) + sps.digamma(b + n + m))
     if not np.all(np.isfinite(np.concatenate([gauss, finite, log_coef, log_shift]))):
@@ -95,9 +98,9 @@ def hyp2f1_integer_excess(a: float, b: float, m: int, n_terms: int = _N_TERMS
 
     def f(x: jnp.ndarray) -> jnp.ndarray:
         x = jnp.clip(jnp.asarray(x), 0.0, 1.0)
-        near_zero = x <= 0.5
+        near_zero = x <= _SWITCH
         series = horner(gauss, jnp.where(near_zero, x, 0.0))
-        y = jnp.where(near_zero, 0.5, 1.0 - x)
+        y = jnp.where(near_zero, 1.0 - _SWITCH, 1.0 - x)
         log_y = jnp.log(jnp.where(y > 0, y, 1.0))
         around_one = (horner(finite, y)
                       + y ** m * (log_y * horner(log_coef, y)
@@ -133,7 +136,8 @@ def _polar_correlation(pair: GaussianPair):
     """`(scale, r, e)`: `sqrt(q1 q2)`, `|rho|` clipped to [0, 1], `e^{i phi}`
     (1 where `rho = 0` or a variance vanishes)."""
     scale = safe_sqrt(jnp.real(pair.q1) * jnp.real(pair.q2))
-    cov = pair.cov.astype(jnp.result_type(pair.cov, jnp.complex64))
+    cov = jnp.asarray(pair.cov)
+    cov = cov.astype(jnp.promote_types(cov.dtype, jnp.complex64))
     rho = cov / jnp.where(scale > 0, scale, 1)
     r_raw = jnp.abs(rho)
     e = jnp.where(r_raw > 0, rho / jnp.where(r_raw > 0, r_raw, 1), 1)

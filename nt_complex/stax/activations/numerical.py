@@ -94,7 +94,7 @@ def looks_non_smooth(fn: Callable[[jnp.ndarray], jnp.ndarray], seed: int = 0) ->
     offsets = np.concatenate([np.zeros(8), rng.uniform(-1.5, 1.5, 16)])
     directions = np.exp(1j * angles)
     lines = (1j * directions * offsets)[:, None] + directions[:, None] * t[None, :]
-    values = np.asarray(fn(jnp.asarray(lines, dtype=jnp.result_type(float, jnp.complex64))))
+    values = np.asarray(fn(jnp.asarray(lines, dtype=jax.dtypes.canonicalize_dtype(np.complex128))))
     second = np.abs(values[:, 2:] - 2 * values[:, 1:-1] + values[:, :-2]) / h ** 2
     typical = np.median(second, axis=1, keepdims=True)
     return bool(np.any(second > 50 * (1 + typical)))

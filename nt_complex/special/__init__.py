@@ -1,0 +1,1 @@
+"""Special functions and kernel integrals implemented for `jax.jit` (static shapes)."""
