@@ -194,13 +194,18 @@ def input_kernel(x1: jnp.ndarray, x2: Optional[jnp.ndarray] = None, *,
     pseudo_nngp = cov(x1, x2, False, False)
     cov1 = cov(x1, x1, True, True)
     pseudo_cov1 = cov(x1, x1, False, True)
+    # Entries pairing an input with itself must be bit-identical to its cov1
+    # entry: kernels such as the arc-cosine take sqrt(q1 q2 - |K12|^2), which
+    # turns 1e-16 rounding differences into 1e-8 errors.
     if not x2_given:
-        # Make the batch diagonal of nngp bit-identical to cov1: kernels such
-        # as the arc-cosine take sqrt(q1 q2 - |K12|^2), which turns rounding
-        # noise of 1e-16 on the diagonal into errors of 1e-8.
         diag = jnp.arange(x1.shape[0])
         nngp = nngp.at[diag, diag].set(cov1)
         pseudo_nngp = pseudo_nngp.at[diag, diag].set(pseudo_cov1)
+    else:  # e.g. the diagonal blocks of nt.batch
+        same = jnp.all(x1[:, None] == x2[None], axis=tuple(range(2, x1.ndim + 1)))
+        same = same.reshape(same.shape + (1,) * (nngp.ndim - 2))
+        nngp = jnp.where(same, cov1[:, None], nngp)
+        pseudo_nngp = jnp.where(same, pseudo_cov1[:, None], pseudo_nngp)
     cov2 = cov(x2, x2, True, True) if x2_given else None
     pseudo_cov2 = cov(x2, x2, False, True) if x2_given else None
     ntk = jnp.zeros((), nngp.dtype) if compute_ntk else None
