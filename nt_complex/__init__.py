@@ -2,12 +2,22 @@
 
 Public API (re-exports only):
 
-* `nt_complex.stax` — layers with complex infinite-width kernels.
+* `nt_complex.stax` — layers with complex infinite-width kernels (Hermitian and pseudo).
 * `ComplexKernel`, `input_kernel` — the kernel state and the inputs' kernel.
+* `empirical_*_fn`, `monte_carlo_kernel_fn` — finite-width kernels of any complex network.
+* `nt_complex.phase` — fixed points, chi and phase diagrams for real and complex blocks.
+* `nt_complex.initializers` — initialization families with measured variances.
+* `nt_complex.predict` — complex GP inference and NTK training dynamics.
 """
 
+from nt_complex import initializers, phase, predict, stax
+from nt_complex.empirical import empirical_kernel_fn, empirical_nngp_fn, empirical_ntk_fn
 from nt_complex.kernel import ComplexKernel, input_kernel
-from nt_complex import stax
+from nt_complex.monte_carlo import monte_carlo_kernel_fn
 
-__all__ = ["ComplexKernel", "input_kernel", "stax"]
+__all__ = [
+    "ComplexKernel", "input_kernel", "stax",
+    "empirical_nngp_fn", "empirical_ntk_fn", "empirical_kernel_fn", "monte_carlo_kernel_fn",
+    "phase", "initializers", "predict",
+]
 __version__ = "0.1.0"

@@ -90,8 +90,8 @@ def ntk_of_activation(m: Moments, ntk: Array, pseudo_ntk: Optional[Array]
     Example:
       >>> import jax.numpy as jnp
       >>> m = Moments(cov=None, k_zz=jnp.array(2.))
-      >>> ntk_of_activation(m, jnp.array(3.), None)[0]
-      Array(6., dtype=float32)
+      >>> float(ntk_of_activation(m, jnp.array(3.), None)[0])
+      6.0
     """
     conj_ntk = jnp.conj(ntk)
     conj_pseudo = None if pseudo_ntk is None else jnp.conj(pseudo_ntk)

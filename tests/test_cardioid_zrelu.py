@@ -207,8 +207,9 @@ def test_zrelu_perfect_correlation_limit():
             p_ref /= 2 * np.pi
         assert abs(k1 - np.exp(1j * phi) * overlap / (2 * np.pi)) < 1e-15
         assert abs(a1 - overlap / (2 * np.pi)) < 1e-15 and abs(p1 - p_ref) < 1e-14
-        near = [complex(v) for v in zrelu_kernels(jnp.array((1 - 1e-12) * np.exp(1j * phi)))]
-        assert max(abs(near[0] - k1), abs(near[1] - p1), abs(near[2] - a1)) < 1e-5
+        for gap in (1e-12, 1e-15):  # quadrature side and limit side of the switch
+            near = [complex(v) for v in zrelu_kernels(jnp.array((1 - gap) * np.exp(1j * phi)))]
+            assert max(abs(near[0] - k1), abs(near[1] - p1), abs(near[2] - a1)) < 1e-10
 
 
 # ----------------------------------------------------------------------------- structure

@@ -9,6 +9,7 @@ required to 1e-12 relative (float64).
 
 from __future__ import annotations
 
+import functools
 import itertools
 import string
 
@@ -78,9 +79,20 @@ def _reduce(a: np.ndarray, b: np.ndarray, trace_axes, diagonal_axes) -> np.ndarr
     return np.einsum(f"{left}z,{right}z->{out}", a, b) / scale
 
 
+_JACOBIANS: dict = {}
+
+
+def _jacobian_and_output(f, params, x) -> tuple[np.ndarray, np.ndarray]:
+    key = (id(f), id(params), id(x))  # the entry keeps (f, params, x) alive: ids stay unique
+    if key not in _JACOBIANS:
+        _JACOBIANS[key] = ((f, params, x), _jacobian(f, params, x),
+                           np.asarray(f(params, x))[..., None])
+    return _JACOBIANS[key][1:]
+
+
 def _reference(f, params, x1, x2, trace_axes, diagonal_axes) -> dict:
-    j1, j2 = _jacobian(f, params, x1), _jacobian(f, params, x2)
-    y1, y2 = np.asarray(f(params, x1))[..., None], np.asarray(f(params, x2))[..., None]
+    j1, y1 = _jacobian_and_output(f, params, x1)
+    j2, y2 = _jacobian_and_output(f, params, x2)
     return {"ntk": _reduce(j1, np.conj(j2), trace_axes, diagonal_axes),
             "pseudo_ntk": _reduce(j1, j2, trace_axes, diagonal_axes),
             "nngp": _reduce(y1, np.conj(y2), trace_axes, diagonal_axes),
@@ -157,8 +169,16 @@ def complex_leaf_net():
     return apply_fn, params, x1, x2
 
 
+complex_mlp, complex_cnn, holomorphic_net, complex_leaf_net = (
+    functools.lru_cache(maxsize=None)(net)
+    for net in (complex_mlp, complex_cnn, holomorphic_net, complex_leaf_net))
 NETWORKS = {"complex_mlp": complex_mlp, "holomorphic": holomorphic_net,
             "complex_leaves": complex_leaf_net}
+#: CNN output (N, H, W, C): a representative subset of the 54 disjoint
+#: (trace_axes, diagonal_axes) pairs (every axis traced, diagonal, or kept at
+#: least once, negative spellings, batch diagonal).
+CNN_AXES = [((-1,), ()), ((), ()), ((1, -1), ()), ((-3, 2, 3), ()), ((), (0, 1, 2)),
+            ((-1,), (0, 2)), ((2,), (1,)), ((1, 2), (0, 3))]
 
 
 # ------------------------------------------------------------------- tests
@@ -173,9 +193,8 @@ def test_complex_mlp_every_axes_combination(trace_axes, diagonal_axes, vmap_axes
     assert np.max(np.abs(ref["pseudo_ntk"])) > 1e-2  # non-circular: pseudo-NTK is non-zero
 
 
-@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
-@pytest.mark.parametrize("vmap_axes", [None, 0])
-@pytest.mark.parametrize("trace_axes,diagonal_axes", _axes_combinations(4))
+@pytest.mark.parametrize("implementation,vmap_axes", [(1, 0), (2, None)])
+@pytest.mark.parametrize("trace_axes,diagonal_axes", CNN_AXES)
 def test_complex_cnn_every_axes_combination(trace_axes, diagonal_axes, vmap_axes,
                                             implementation):
     f, params, x1, x2 = complex_cnn()
@@ -184,7 +203,7 @@ def test_complex_cnn_every_axes_combination(trace_axes, diagonal_axes, vmap_axes
 
 @pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
 @pytest.mark.parametrize("name", sorted(NETWORKS))
-@pytest.mark.parametrize("trace_axes,diagonal_axes", [((-1,), ()), ((), ()), ((), (0,))])
+@pytest.mark.parametrize("trace_axes,diagonal_axes", [((-1,), ()), ((), (0,))])
 def test_networks_against_direct_jacobian(name, trace_axes, diagonal_axes, implementation):
     f, params, x1, x2 = NETWORKS[name]()
     _check_all(f, params, x1, x2, trace_axes, diagonal_axes, 0, implementation)
@@ -230,9 +249,8 @@ def test_complex_leaf_counts_twice_vs_real_leaf_convention(implementation):
                   2 * scale)
 
 
-@pytest.mark.parametrize("vmap_axes", [None, 0])
+@pytest.mark.parametrize("implementation,vmap_axes", [(1, 0), (2, None)])
 @pytest.mark.parametrize("trace_axes,diagonal_axes", [((-1,), ()), ((), ()), ((), (0,))])
-@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
 def test_real_nt_stax_network_equals_nt(trace_axes, diagonal_axes, vmap_axes, implementation):
     init_fn, apply_fn, _ = nt.stax.serial(nt.stax.Dense(7, b_std=0.1), nt.stax.Relu(),
                                           nt.stax.Dense(3))

@@ -7,6 +7,7 @@ import scipy.optimize
 from neural_tangents import stax
 
 import nt_complex.stax as cstax
+from nt_complex import input_kernel
 from nt_complex.phase import Status, fixed_point, phase_diagram
 
 jax.config.update("jax_enable_x64", True)
@@ -14,8 +15,9 @@ jax.config.update("jax_enable_x64", True)
 
 def _complex_bias_traceable() -> bool:
     """nt_complex Dense with a traced b_std (needed to vmap over b_var)."""
+    kernel = input_kernel(np.ones((1, 1)))
     try:
-        jax.jit(lambda b: cstax.Dense(1, 1.0, b)[2](np.ones((1, 1)), None, "nngp"))(0.1)
+        jax.jit(lambda b: cstax.Dense(1, 1.0, b)[2](kernel).nngp)(0.1)
         return True
     except jax.errors.TracerBoolConversionError:
         return False

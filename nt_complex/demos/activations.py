@@ -52,7 +52,7 @@ def make_figures(out_dir: str, quick: bool = False) -> list[str]:
     """
     jax.config.update("jax_enable_x64", True)
     os.makedirs(out_dir, exist_ok=True)
-    radii = np.linspace(0, 0.999, 60 if quick else 200)
+    radii = np.linspace(0, 0.999, 40 if quick else 200)
     phases = np.array([0.0, np.pi / 4, np.pi / 2, np.pi])
     paths = []
     fig, axes = plt.subplots(2, 3, figsize=(12, 7))
@@ -77,7 +77,7 @@ def make_figures(out_dir: str, quick: bool = False) -> list[str]:
     rng = np.random.default_rng(0)
     n = 4 if quick else 8
     x = jnp.asarray((rng.normal(size=(n, 4)) + 1j * rng.normal(size=(n, 4))) / 2)
-    width, samples = (256, 8) if quick else (1024, 32)
+    width, samples = (128, 4) if quick else (1024, 32)
     fig, axes = plt.subplots(1, 2, figsize=(9, 4))
     for ax, (name, layer) in zip(axes, (("cardioid", Cardioid), ("zReLU", ZReLU))):
         analytic, mc = _mc_nngp(layer, x, width, samples, seed=1)

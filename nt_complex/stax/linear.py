@@ -109,7 +109,7 @@ def _linear_kernel(k: ComplexKernel, linear_map: Callable, W_std: float,
     b_pseudo_shift = b_mix.ratio * b_var
     ntk_bias = b_mix.ratio if (has_bias and parameterization == "standard") else 0.0
     if W_mix.ratio == 0 or k.is_circular:
-        if b_pseudo_shift == 0 and ntk_bias == 0:
+        if (b_mix.ratio == 0 or not has_bias) and ntk_bias == 0:  # static: b_std may be traced
             out.update(pseudo_nngp=None, pseudo_ntk=None, pseudo_cov1=None, pseudo_cov2=None)
             return out
 
@@ -463,8 +463,8 @@ def Identity():
       >>> import jax.numpy as jnp
       >>> from nt_complex import stax
       >>> _, apply_fn, _ = stax.Identity()
-      >>> apply_fn((), jnp.array([1j]))
-      Array([0.+1.j], dtype=complex64)
+      >>> complex(apply_fn((), jnp.array([1j]))[0])
+      1j
     """
     def init_fn(rng, input_shape):
         return input_shape, ()

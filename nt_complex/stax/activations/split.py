@@ -66,7 +66,10 @@ def _split_moments(real_kernel: RealKernel):
     def moments(pair: GaussianPair, derivatives: bool) -> Moments:
         s = split_covariances(pair)
         Txx, Dxx = real_kernel(s.var_x1, s.var_x2, s.xx)
-        Tyy, Dyy = real_kernel(s.var_y1, s.var_y2, s.yy)
+        if pair.is_circular:  # Re z and Im z are identically distributed
+            Tyy, Dyy = Txx, Dxx
+        else:
+            Tyy, Dyy = real_kernel(s.var_y1, s.var_y2, s.yy)
         Txy, Dxy = real_kernel(s.var_x1, s.var_y2, s.xy)
         Tyx, Dyx = real_kernel(s.var_y1, s.var_x2, s.yx)
         cov = jax.lax.complex(Txx + Tyy, Tyx - Txy)
@@ -96,8 +99,9 @@ def Split(g: Callable[[jnp.ndarray], jnp.ndarray], real_kernel: RealKernel,
       >>> import jax.numpy as jnp
       >>> from nt_complex import stax
       >>> _, apply_fn, _ = Split(jnp.tanh, erf_kernel, 'SplitTanhLike')
-      >>> apply_fn((), jnp.array([0j]))
-      Array([0.+0.j], dtype=complex64)
+      >>> z = apply_fn((), jnp.array([0.5 - 2j]))[0]
+      >>> bool(abs(z - (jnp.tanh(0.5) + 1j * jnp.tanh(-2.))) < 1e-6)
+      True
     """
     def fn(z):
         if not jnp.iscomplexobj(z):  # real input: Im z = 0 and g(0) may be != 0
@@ -114,8 +118,8 @@ def CReLU():
       >>> from nt_complex import stax
       >>> _, _, kernel_fn = stax.serial(stax.Dense(1), stax.CReLU())
       >>> k = kernel_fn(jnp.array([[1. + 1j]]), None, 'nngp')
-      >>> round(float(k.real[0, 0]), 6)  # E|f|^2 = q/2 for circular input
-      0.5
+      >>> round(float(k.real[0, 0]), 6)  # E|f|^2 = q/2, q = |1 + 1j|^2 = 2
+      1.0
     """
     return Split(jax.nn.relu, relu_kernel, "CReLU")
 

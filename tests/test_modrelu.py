@@ -1,0 +1,266 @@
+"""ModReLU kernels: closed forms, series and quadrature against references
+computed here (mpmath 1-D integrals, scipy adaptive quadrature of the Bessel
+double integral), structural identities, Monte Carlo of a wide network, jit."""
+
+import jax
+import jax.numpy as jnp
+import mpmath as mp
+import numpy as np
+import pytest
+from scipy import integrate, special
+
+from mc_utils import FIELDS, assert_within_se, mc_kernels
+from nt_complex import stax
+from nt_complex.gaussian import GaussianPair
+from nt_complex.special import modrelu as mr
+from nt_complex.stax.activations.phase_equivariant import ModReLU, _modrelu_moments
+
+jax.config.update("jax_enable_x64", True)
+
+Q1, Q2 = 1.0, 2.5  # unequal variances everywhere
+KINDS = ("g", "a", "b")
+
+
+# ---------------------------------------------------------------- references
+def _radial(kind, beta):
+    """Radial part of f (g), f_z (a) and f_zb without its phase (b), in
+    normalised units, on r > c = max(0, -beta)."""
+    if kind == "g":
+        return lambda r: r + beta
+    if kind == "a":
+        return lambda r: 1 + beta / (2 * r)
+    return lambda r: -beta / (2 * r)
+
+
+def _mp_diagonal(kind, beta1, beta2):
+    """|rho| = 1: int_c^inf psi1 psi2 2 r e^{-r^2} dr (mpmath, dps 20)."""
+    mp.mp.dps = 20
+    c = max(0.0, -beta1, -beta2)
+    p1, p2 = _radial(kind, mp.mpf(beta1)), _radial(kind, mp.mpf(beta2))
+    return float(mp.quad(lambda r: p1(r) * p2(r) * 2 * r * mp.exp(-r * r),
+                         [c, c + 1, c + 3, mp.inf]))
+
+
+def _mp_mean(kind, beta):
+    mp.mp.dps = 20
+    c = max(0.0, -beta)
+    p = _radial(kind, mp.mpf(beta))
+    return float(mp.quad(lambda r: p(r) * 2 * r * mp.exp(-r * r), [c, c + 1, c + 3, mp.inf]))
+
+
+def _bessel_reference(kind, beta1, beta2, x):
+    """Nested scipy adaptive quadrature of the Bessel form, s^2 = 1 - x^2:
+    int psi1(r1) 2 r1 e^{-r1^2} int psi2(r2) (2 r2/s^2) e^{-(r2 - x r1)^2/s^2}
+    I_k,e(2 x r1 r2/s^2) dr2 dr1, k = 1 (G), 0 (A), 2 (B)."""
+    order = {"g": 1, "a": 0, "b": 2}[kind]
+    s2 = 1 - x * x
+    s = np.sqrt(s2)
+    c1, c2 = max(0.0, -beta1), max(0.0, -beta2)
+    p1, p2 = _radial(kind, beta1), _radial(kind, beta2)
+
+    def inner(r1):
+        mu = x * r1
+        lo, hi = max(c2, mu - 9 * s), mu + 9 * s
+        if hi <= lo:
+            return 0.0
+        f = lambda r2: p2(r2) * (2 * r2 / s2) * np.exp(-(r2 - mu) ** 2 / s2) * special.ive(
+            order, 2 * mu * r2 / s2)
+        pts = [p for p in (mu - s, mu, mu + s) if lo < p < hi] or None
+        return integrate.quad(f, lo, hi, points=pts, epsabs=0, epsrel=2e-14, limit=200)[0]
+
+    x0 = c2 / x
+    top = np.sqrt(max(c1, x0) ** 2 + 45)
+    pts = sorted({p for p in (x0 + j * s / x for j in (-6, -3, -1, 0, 1, 3, 6)) if c1 < p < top})
+    outer = lambda r1: p1(r1) * 2 * r1 * np.exp(-r1 * r1) * inner(r1)
+    return integrate.quad(outer, c1, top, points=pts or None, epsabs=0, epsrel=2e-14,
+                          limit=400)[0]
+
+
+def _library(b, x, q1=Q1, q2=Q2):
+    k = mr.modrelu_kernels(b, jnp.array(q1), jnp.array(q2), jnp.array(x))
+    return dict(zip(KINDS, (float(v) for v in k)))
+
+
+def _diag_scale(kind, b, q1=Q1, q2=Q2):
+    b1, b2 = b / np.sqrt(q1), b / np.sqrt(q2)
+    return np.sqrt(_mp_diagonal(kind, b1, b1) * _mp_diagonal(kind, b2, b2))
+
+
+# ------------------------------------------------------------ closed forms
+@pytest.mark.parametrize("b", [-2.0, -1.0, -0.5, 0.0, 0.5])
+def test_diagonal_closed_form(b):
+    got = _library(b, 1.0)
+    b1, b2 = b / np.sqrt(Q1), b / np.sqrt(Q2)
+    for kind in KINDS:
+        if b > 0 and kind != "g":
+            assert got[kind] == np.inf  # diverges: inf, never NaN
+            continue
+        ref = _mp_diagonal(kind, b1, b2)
+        assert abs(got[kind] - ref) <= 1e-12 * max(abs(ref), 1e-300) + 1e-300, (kind, got, ref)
+
+
+@pytest.mark.parametrize("b", [-2.0, -1.0, -0.5, 0.0, 0.5])
+def test_rho_zero_closed_form(b):
+    got = _library(b, 0.0)
+    ref_a = _mp_mean("a", b / np.sqrt(Q1)) * _mp_mean("a", b / np.sqrt(Q2))
+    assert got["g"] == 0 and got["b"] == 0
+    assert abs(got["a"] - ref_a) <= 1e-12 * ref_a
+
+
+def test_b_zero_is_identity():
+    x = jnp.array([0.0, 0.3, 0.99, 1.0])
+    k = mr.modrelu_kernels(0.0, jnp.array(Q1), jnp.array(Q2), x)
+    np.testing.assert_array_equal(k.g, x)
+    np.testing.assert_array_equal(k.a, 1.0)
+    np.testing.assert_array_equal(k.b, 0.0)
+
+
+@pytest.mark.parametrize("x", [0.5, 0.9, 0.99, 0.9999])
+def test_positive_bias_closed_form(x):
+    b = 0.5
+    got = _library(b, x)
+    b1, b2 = b / np.sqrt(Q1), b / np.sqrt(Q2)
+    mp.mp.dps = 20
+    m = mp.mpf(x) ** 2
+    hyp = lambda a, c: mp.hyp2f1(a, a, c, m)  # definitions of F_1, F_2, 2F1(3/2,3/2;3)
+    ref = {
+        "g": x * (1 + (b1 + b2) * mp.sqrt(mp.pi) / 2) + b1 * b2 * mp.pi / 4 * x * hyp(0.5, 2),
+        "a": 1 + (b1 + b2) * mp.sqrt(mp.pi) / 2 + b1 * b2 * mp.pi / 4 * hyp(0.5, 1),
+        "b": b1 * b2 * mp.pi / 32 * m * hyp(1.5, 3),
+    }
+    for kind in KINDS:
+        assert abs(got[kind] - float(ref[kind])) <= 1e-12 * abs(float(ref[kind])), kind
+    if x <= 0.99:  # and the hypergeometric closed form is the defining integral
+        for kind in KINDS:
+            integral = _bessel_reference(kind, b1, b2, x)
+            assert abs(integral - float(ref[kind])) <= 1e-11 * abs(integral), kind
+
+
+def test_laguerre_coefficients_against_mpmath():
+    mp.mp.dps = 20
+    for c in (0.3, 2.0):
+        state, step = mr._laguerre_coefficient_stream(jnp.array(c))
+        values = []
+        for n in range(31):
+            state, m = step(state, jnp.array(float(n)))
+            values.append(float(m))
+        for n in (0, 1, 7, 30):
+            ref = mp.quad(lambda r: (r - c) * 2 * r ** 2 * mp.laguerre(n, 1, r * r)
+                          * mp.exp(-r * r), mp.linspace(c, c + 10, 21) + [mp.inf])
+            assert abs(values[n] - float(ref)) <= 1e-13, (c, n)
+
+
+# ------------------------------------------------ numerical paths (b < 0)
+@pytest.mark.parametrize("b", [-2.0, -1.0, -0.5])
+def test_numerical_paths_against_bessel_quadrature(b):
+    b1, b2 = b / np.sqrt(Q1), b / np.sqrt(Q2)
+    for x in (0.5, 0.9, 0.99, 0.9999):
+        got = _library(b, x)
+        for kind in KINDS:
+            ref = _bessel_reference(kind, b1, b2, x)
+            err = abs(got[kind] - ref) / _diag_scale(kind, b)
+            assert err <= 1e-10, (b, x, kind, got[kind], ref, err)
+
+
+def test_switch_uses_both_methods_and_extreme_bias():
+    """|rho| = 0.9 is summed, 0.99 integrated (tail bound too large); b = -3 and
+    tiny |b| at the switch region and very close to 1 agree with the reference."""
+    c = jnp.array(0.5)
+    _, bound = mr.modrelu_series(c, c, jnp.array(0.9))
+    diag = mr.modrelu_diagonal(-c, -c)
+    assert all(float(bd) <= mr.SWITCH_TOL * float(d) for bd, d in zip(bound, diag))
+    _, bound = mr.modrelu_series(c, c, jnp.array(0.99))
+    assert float(bound.a) > mr.SWITCH_TOL * float(diag.a)
+    for b, x in ((-3.0, 0.97), (-3.0, 0.999), (-0.01, 0.98), (-0.5, 1 - 1e-7)):
+        got = _library(b, x)
+        for kind in KINDS:
+            ref = _bessel_reference(kind, b / np.sqrt(Q1), b / np.sqrt(Q2), x)
+            assert abs(got[kind] - ref) <= 1e-10 * _diag_scale(kind, b), (b, x, kind)
+
+
+# ---------------------------------------------------- structural identities
+@pytest.mark.parametrize("b", [-0.5, 0.5])
+@pytest.mark.parametrize("x", [0.3, 0.7, 0.97])
+def test_derivative_kernels_are_derivatives_of_g(b, x):
+    """A = (G' + G/x)/2, B = (G' - G/x)/2 with G' by central differences."""
+    h = 1e-5
+    k = _library(b, x)
+    dg = (_library(b, x + h)["g"] - _library(b, x - h)["g"]) / (2 * h)
+    assert abs(k["a"] - (dg + k["g"] / x) / 2) <= 1e-8 * k["a"]
+    assert abs(k["b"] - (dg - k["g"] / x) / 2) <= 1e-8 * max(k["a"], k["b"])
+
+
+def test_moments_structure_and_phases():
+    """K_f = e^{i phi} sqrt(q1 q2) G, k_zz = A, k_bb = e^{2 i phi} B, no other
+    (pseudo) moments, for several phases."""
+    moments = _modrelu_moments(-0.5)
+    phis = jnp.array([0.0, 0.7, -2.0, np.pi])
+    for x in (0.5, 0.99):
+        cov = x * np.sqrt(Q1 * Q2) * jnp.exp(1j * phis)
+        m = moments(GaussianPair(jnp.array(Q1), jnp.array(Q2), cov), True)
+        ref = _library(-0.5, x)
+        e = np.exp(1j * np.asarray(phis))
+        np.testing.assert_allclose(m.cov, e * np.sqrt(Q1 * Q2) * ref["g"], rtol=1e-13)
+        np.testing.assert_allclose(m.k_zz, ref["a"], rtol=1e-13)
+        np.testing.assert_allclose(m.k_bb, e ** 2 * ref["b"], rtol=1e-13)
+        assert all(getattr(m, f) is None for f in
+                   ("pseudo", "k_zb", "k_bz", "l_zz", "l_zb", "l_bz", "l_bb"))
+
+
+def test_positive_bias_diagonal_derivative_kernels_are_inf_not_nan():
+    m = _modrelu_moments(0.5)(GaussianPair(jnp.array(2.0), jnp.array(2.0),
+                                           jnp.array(2.0 + 0j)), True)
+    assert np.isinf(m.k_zz) and np.real(m.k_bb) == np.inf and np.imag(m.k_bb) == 0
+    assert np.isfinite(m.cov)
+
+
+def _inputs(n=5, d=3, seed=0):
+    k1, k2 = jax.random.split(jax.random.PRNGKey(seed))
+    x = jax.random.normal(k1, (n, d)) + 1j * jax.random.normal(k2, (n, d))
+    # strongly correlated pairs exercise the quadrature path
+    return x.at[1].set(x[0] * 0.98 * np.exp(0.4j) + 0.02 * x[2]).at[3].set(2 * x[0])
+
+
+def test_kernel_fn_hermitian_psd_circular():
+    _, _, kernel_fn = stax.serial(stax.Dense(8, b_std=0.3), ModReLU(-0.5), stax.Dense(1))
+    k = kernel_fn(_inputs(), None)
+    assert k.pseudo_nngp is None and k.pseudo_ntk is None
+    for field in (k.nngp, k.ntk):
+        np.testing.assert_allclose(field, jnp.conj(field.T), atol=1e-14)
+        eig = np.linalg.eigvalsh(np.asarray(field))
+        assert eig.min() >= -1e-12 * eig.max()
+
+
+def test_non_circular_input_raises():
+    _, _, kernel_fn = stax.serial(stax.Dense(4, W_pseudo=1.0), ModReLU(-0.5))
+    with pytest.raises(NotImplementedError, match="ElementwiseNumerical"):
+        kernel_fn(jnp.ones((2, 3)), None)
+
+
+def test_apply_fn_definition():
+    _, apply_fn, _ = ModReLU(-1.0)
+    z = jnp.array([0.0, 0.5j, 3.0 + 4.0j])
+    np.testing.assert_allclose(apply_fn((), z), [0, 0, 0.8 * (3 + 4j)], atol=1e-15)
+
+
+def test_jit_matches_eager():
+    _, _, kernel_fn = stax.serial(stax.Dense(8, b_std=0.3), ModReLU(-0.5), stax.Dense(1))
+    x = _inputs()
+    eager = kernel_fn(x, None, ("nngp", "ntk"))
+    jitted = jax.jit(kernel_fn, static_argnames="get")(x, None, ("nngp", "ntk"))
+    np.testing.assert_allclose(jitted.nngp, eager.nngp, rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(jitted.ntk, eager.ntk, rtol=1e-13, atol=1e-15)
+
+
+# ----------------------------------------------------------------- Monte Carlo
+def test_monte_carlo_wide_network():
+    width = 1024
+    init_fn, apply_fn, kernel_fn = stax.serial(
+        stax.Dense(width, b_std=0.3), ModReLU(-0.5),
+        stax.Dense(width, b_std=0.3), ModReLU(-0.5), stax.Dense(1))
+    k1, k2 = jax.random.split(jax.random.PRNGKey(3))
+    x = jax.random.normal(k1, (3, 4)) + 1j * jax.random.normal(k2, (3, 4))
+    x = x.at[1].set(0.9 * x[0] * np.exp(0.5j) + 0.3 * x[2])
+    analytic = kernel_fn(x, None, FIELDS)
+    estimate = mc_kernels(init_fn, apply_fn, x, n_samples=48, seed=11)
+    assert_within_se(estimate, analytic._asdict(), n_se=4.0)
