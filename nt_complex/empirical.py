@@ -98,8 +98,8 @@ def split_complex_leaves(params: Any) -> Any:
     Example:
       >>> import jax.numpy as jnp
       >>> p = {"w": jnp.array([1 + 2j]), "b": jnp.array([3.])}
-      >>> join_complex_leaves(split_complex_leaves(p))["w"]
-      Array([1.+2.j], dtype=complex64)
+      >>> join_complex_leaves(split_complex_leaves(p))["w"].tolist()
+      [(1+2j)]
     """
     def split(leaf):
         leaf = jnp.asarray(leaf)
@@ -114,8 +114,8 @@ def join_complex_leaves(real_params: Any) -> Any:
 
     Example:
       >>> import jax.numpy as jnp
-      >>> split_complex_leaves({"w": jnp.array([1j])})["w"].parts[1]
-      Array([1.], dtype=float32)
+      >>> split_complex_leaves({"w": jnp.array([1j])})["w"].parts[1].tolist()
+      [1.0]
     """
     def join(parts: _Parts):
         if len(parts.parts) == 1:
@@ -255,7 +255,8 @@ def empirical_ntk_fn(f: ApplyFn, trace_axes: Axes = (-1,), diagonal_axes: Axes =
 
     Example:
       >>> import jax, jax.numpy as jnp
-      >>> from nt_complex import stax, empirical_ntk_fn
+      >>> from nt_complex import stax
+      >>> from nt_complex.empirical import empirical_ntk_fn
       >>> init_fn, apply_fn, _ = stax.serial(stax.Dense(8), stax.CReLU(), stax.Dense(3))
       >>> x = jnp.ones((2, 4)) * (1 + 1j)
       >>> _, params = init_fn(jax.random.PRNGKey(0), x.shape)
@@ -278,11 +279,11 @@ def empirical_nngp_fn(f: ApplyFn, trace_axes: Axes = (-1,),
 
     Example:
       >>> import jax.numpy as jnp
-      >>> from nt_complex import empirical_nngp_fn
+      >>> from nt_complex.empirical import empirical_nngp_fn
       >>> f = lambda p, x: p * x
       >>> x = jnp.array([[1j, 1.]])
-      >>> empirical_nngp_fn(f)(x, None, 2.)
-      Array([[4.+0.j]], dtype=complex64)
+      >>> empirical_nngp_fn(f)(x, None, 2.).tolist()
+      [[(4+0j)]]
     """
     real = _Realification(f, trace_axes, diagonal_axes, None, None, ntk=False)
 
@@ -309,7 +310,8 @@ def empirical_kernel_fn(f: ApplyFn, trace_axes: Axes = (-1,), diagonal_axes: Axe
 
     Example:
       >>> import jax, jax.numpy as jnp
-      >>> from nt_complex import stax, empirical_kernel_fn
+      >>> from nt_complex import stax
+      >>> from nt_complex.empirical import empirical_kernel_fn
       >>> init_fn, apply_fn, _ = stax.serial(stax.Dense(16), stax.Exp(), stax.Dense(2))
       >>> x = jnp.ones((3, 4)) * 0.3j
       >>> _, params = init_fn(jax.random.PRNGKey(1), x.shape)

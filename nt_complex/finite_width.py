@@ -31,6 +31,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from typing import Any, Optional
 
@@ -46,6 +47,7 @@ __all__ = ["DepthProfile", "pair_of_inputs", "measure_kernels", "predict_kernels
            "correlation_vs_depth"]
 
 Layer = tuple[Any, Any, Any]
+_ROUNDING_EPS = 1e3
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,7 +93,10 @@ class DepthProfile:
         if n < 2:
             return np.full(self.predicted.shape, np.inf)
         var = np.sum(np.abs(self.measured - self.mean) ** 2, axis=0) / (n - 1)
-        return np.sqrt(var / n)
+        # Floor: rounding of the width-long sums (exactly reproducible layers,
+        # e.g. the first layer of an orthogonal network, have zero spread).
+        floor = _ROUNDING_EPS * np.finfo(self.measured.dtype).eps
+        return np.maximum(np.sqrt(var / n), floor)
 
     @property
     def abs_error(self) -> np.ndarray:
@@ -166,31 +171,45 @@ def measure_kernels(activation: Layer, family: Family, x: jnp.ndarray, *, depth:
         raise ValueError("family: delta_orthogonal is a conv initializer; use "
                          "'orthogonal' for Dense networks")
     _check_depth_width(depth, width)
-    dtype = np.dtype(family.dtype)
-    is_complex = np.issubdtype(dtype, np.complexfloating) or jnp.iscomplexobj(x)
-    init = family.spec.initializer()
-    _, apply_fn, _ = activation
+    x = jnp.asarray(x)
+    is_complex = bool(np.issubdtype(np.dtype(family.dtype), np.complexfloating)
+                      or jnp.iscomplexobj(x))
+    network = _network(family.spec, family.dtype, activation[1], int(x.shape[-1]),
+                       int(depth), int(width), float(b_var), is_complex)
     key = jax.random.PRNGKey(key) if isinstance(key, int) else key
-    k_first, k_rest, k_bias = jax.random.split(key, 3)
-    w_first = jax.jit(lambda k: init(k, (x.shape[-1], width), dtype))(k_first)
-    w_rest = jax.jit(jax.vmap(lambda k: init(k, (width, width), dtype)))(
-        jax.random.split(k_rest, max(depth - 1, 1)))[:depth - 1]
-    bias = jax.random.normal(k_bias, (depth, width, 2))
-    bias = bias[..., 0] if not is_complex else (bias[..., 0] + 1j * bias[..., 1]) / math.sqrt(2)
-    bias = math.sqrt(b_var) * bias
+    return np.asarray(network(key, x.astype(jnp.result_type(x.dtype, family.dtype))))
+
+
+@functools.lru_cache(maxsize=64)
+def _network(spec, dtype: str, apply_fn, d_in: int, depth: int, width: int, b_var: float,
+             is_complex: bool):
+    """Jitted `(key, x) -> (depth, 2, 2)` kernels; weights sampled layer by layer
+    inside the scan, so memory stays O(width^2)."""
+    init = spec.initializer()
+    b_std = math.sqrt(b_var)
+
+    def bias(key):
+        if not is_complex:
+            return b_std * jax.random.normal(key, (width,))
+        re_im = jax.random.normal(key, (2, width))
+        return b_std * (re_im[0] + 1j * re_im[1]) / math.sqrt(2)
 
     def kernel(h):
         return h @ jnp.conj(h).T / width
 
-    h = x @ w_first + bias[0]
+    def run(key, x):
+        k_first, k_bias, k_rest = jax.random.split(key, 3)
+        h = x @ init(k_first, (d_in, width), dtype) + bias(k_bias)
 
-    def step(h, wb):
-        w, b = wb
-        h_next = apply_fn((), h) @ w + b
-        return h_next, kernel(h_next)
+        def step(h, layer_key):
+            k_w, k_b = jax.random.split(layer_key)
+            h_next = apply_fn((), h) @ init(k_w, (width, width), dtype) + bias(k_b)
+            return h_next, kernel(h_next)
 
-    _, ks = jax.lax.scan(step, h, (w_rest, bias[1:]))
-    return np.concatenate([np.asarray(kernel(h))[None], np.asarray(ks)], axis=0)
+        _, ks = jax.lax.scan(step, h, jax.random.split(k_rest, depth - 1))
+        return jnp.concatenate([kernel(h)[None], ks], axis=0)
+
+    return jax.jit(run)
 
 
 def predict_kernels(activation: Layer, W_var: float, x: jnp.ndarray, *, depth: int,

@@ -21,7 +21,7 @@ import jax
 import jax.numpy as jnp
 import neural_tangents as nt
 import numpy as np
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from nt_complex.empirical import (DEFAULT_IMPLEMENTATION, Axes, Implementation,
                                   empirical_kernel_fn)
@@ -59,7 +59,8 @@ def _namedtuple(names: tuple[str, ...]):
 
 def _canonical_n_samples(n_samples) -> tuple[tuple[int, ...], bool]:
     single = isinstance(n_samples, (int, np.integer))
-    counts = (int(n_samples),) if single else tuple(n_samples)
+    is_sequence = isinstance(n_samples, Sequence) and not isinstance(n_samples, str)
+    counts = (int(n_samples),) if single else tuple(n_samples) if is_sequence else ()
     if not counts or not all(isinstance(n, (int, np.integer)) and n > 0 for n in counts):
         raise ValueError("n_samples must be a positive int or a non-empty increasing "
                          f"sequence of positive ints; got {n_samples!r}.")
@@ -111,7 +112,8 @@ def monte_carlo_kernel_fn(
 
     Example:
       >>> import jax, jax.numpy as jnp
-      >>> from nt_complex import stax, monte_carlo_kernel_fn
+      >>> from nt_complex import stax
+      >>> from nt_complex.monte_carlo import monte_carlo_kernel_fn
       >>> init_fn, apply_fn, _ = stax.serial(stax.Dense(64), stax.CReLU(), stax.Dense(1))
       >>> mc = monte_carlo_kernel_fn(init_fn, apply_fn, jax.random.PRNGKey(0), [2, 4],
       ...                            progress=False)

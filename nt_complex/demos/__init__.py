@@ -6,5 +6,7 @@ Each module exposes `make_figures(out_dir: str, quick: bool = False) -> list[str
 #: Modules run by `nt-complex demo`, in order.
 DEMOS = (
     "quickstart",
+    "activations",
+    "empirical",
     "regression",
 )

@@ -4,14 +4,18 @@
 (`nngp`, `ntk`) and pseudo (`pseudo_nngp`, `pseudo_ntk`) kernels.
 """
 
+from nt_complex.stax.activations.cardioid import Cardioid
 from nt_complex.stax.activations.holomorphic import Cosh, Exp, Polynomial, Sinh
+from nt_complex.stax.activations.numerical import ElementwiseNumerical
 from nt_complex.stax.activations.split import CReLU, Split, SplitErf, erf_kernel, relu_kernel
 from nt_complex.stax.combinators import FanInConcat, FanInSum, FanOut, parallel, serial
+from nt_complex.stax.activations.zrelu import ZReLU
+from nt_complex.stax.softmax import Softmax
 from nt_complex.stax.linear import AvgPool, Conv, Dense, Flatten, GlobalAvgPool, Identity
 
 __all__ = [
     "serial", "parallel", "FanOut", "FanInSum", "FanInConcat",
     "Dense", "Conv", "AvgPool", "GlobalAvgPool", "Flatten", "Identity",
     "CReLU", "SplitErf", "Split", "relu_kernel", "erf_kernel",
-    "Polynomial", "Exp", "Sinh", "Cosh",
+    "Polynomial", "Exp", "Sinh", "Cosh", "Cardioid", "ZReLU", "ElementwiseNumerical", "Softmax",
 ]

@@ -37,10 +37,10 @@ def Softmax(axis: int = -1, part: str = "abs") -> Layer:
 
     Example:
       >>> import jax.numpy as jnp
-      >>> from nt_complex import stax
-      >>> init_fn, apply_fn, kernel_fn = stax.Softmax()
-      >>> apply_fn((), jnp.array([[3j, -3.]])).tolist()
-      [[0.5, 0.5]]
+      >>> from nt_complex.stax.softmax import Softmax
+      >>> init_fn, apply_fn, kernel_fn = Softmax()
+      >>> [round(v, 6) for v in apply_fn((), jnp.array([[3j, -3.]]))[0].tolist()]
+      [0.5, 0.5]
     """
     if not isinstance(axis, int):
         raise TypeError(f"axis must be an int; got {axis!r}.")
