@@ -7,10 +7,11 @@ Public API (re-exports only):
 * `empirical_*_fn`, `monte_carlo_kernel_fn` — finite-width kernels of any complex network.
 * `nt_complex.phase` — fixed points, chi and phase diagrams for real and complex blocks.
 * `nt_complex.initializers` — initialization families with measured variances.
+* `nt_complex.finite_width` — correlation vs depth of deep finite networks vs the c-map.
 * `nt_complex.predict` — complex GP inference and NTK training dynamics.
 """
 
-from nt_complex import initializers, phase, predict, stax
+from nt_complex import finite_width, initializers, phase, predict, stax
 from nt_complex.empirical import empirical_kernel_fn, empirical_nngp_fn, empirical_ntk_fn
 from nt_complex.kernel import ComplexKernel, input_kernel
 from nt_complex.monte_carlo import monte_carlo_kernel_fn
@@ -18,6 +19,6 @@ from nt_complex.monte_carlo import monte_carlo_kernel_fn
 __all__ = [
     "ComplexKernel", "input_kernel", "stax",
     "empirical_nngp_fn", "empirical_ntk_fn", "empirical_kernel_fn", "monte_carlo_kernel_fn",
-    "phase", "initializers", "predict",
+    "phase", "initializers", "finite_width", "predict",
 ]
 __version__ = "0.1.0"

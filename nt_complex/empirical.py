@@ -25,9 +25,7 @@ derivatives is `sqrt 2` times larger and its NTK contribution is 2x.
 
 from __future__ import annotations
 
-import collections
 import enum
-import functools
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple, Optional, Union
 
@@ -35,6 +33,8 @@ import jax
 import jax.numpy as jnp
 import neural_tangents as nt
 from jax import lax
+
+from nt_complex.kernel import canonical_get, kernel_namedtuple
 
 __all__ = ["Implementation", "EmpiricalKernel", "empirical_nngp_fn", "empirical_ntk_fn",
            "empirical_kernel_fn", "split_complex_leaves", "join_complex_leaves"]
@@ -160,16 +160,6 @@ def _canonical_implementation(implementation) -> Implementation:
             "run on the pinned jax and are not offered.") from None
 
 
-def _canonical_get(get: Get) -> Optional[tuple[str, ...]]:
-    if get is None:
-        return None
-    names = (get,) if isinstance(get, str) else tuple(get)
-    for name in names:
-        if name not in FIELDS:
-            raise ValueError(f"get: unknown field {name!r}; expected one of {FIELDS}.")
-    return names
-
-
 def _realified(f: ApplyFn, complex_output: bool) -> ApplyFn:
     """`f` on real coordinates; complex outputs stacked `[Re f, Im f]` last."""
     def f_real(real_params, x, **kwargs):
@@ -292,11 +282,6 @@ def empirical_nngp_fn(f: ApplyFn, trace_axes: Axes = (-1,),
     return nngp_fn
 
 
-@functools.lru_cache(maxsize=None)
-def _namedtuple(names: tuple[str, ...]):
-    return collections.namedtuple("EmpiricalKernel", names)
-
-
 def empirical_kernel_fn(f: ApplyFn, trace_axes: Axes = (-1,), diagonal_axes: Axes = (),
                         vmap_axes=None,
                         implementation: Union[int, Implementation] = DEFAULT_IMPLEMENTATION
@@ -324,7 +309,7 @@ def empirical_kernel_fn(f: ApplyFn, trace_axes: Axes = (-1,), diagonal_axes: Axe
     nngp_real = _Realification(f, trace_axes, diagonal_axes, None, None, ntk=False)
 
     def kernel_fn(x1, x2, get: Get, params, **apply_fn_kwargs):
-        names = _canonical_get(get)
+        names = canonical_get(get, FIELDS)
         wanted = FIELDS if names is None else names
         values = {}
         for kind, real in (("nngp", nngp_real), ("ntk", ntk_real)):
@@ -335,5 +320,5 @@ def empirical_kernel_fn(f: ApplyFn, trace_axes: Axes = (-1,), diagonal_axes: Axe
             return EmpiricalKernel(**{n: values[n] for n in FIELDS})
         if isinstance(get, str):
             return values[get]
-        return _namedtuple(names)(*(values[n] for n in names))
+        return kernel_namedtuple(names)(*(values[n] for n in names))
     return kernel_fn

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from typing import NamedTuple, Optional
 
+import jax
 import jax.numpy as jnp
 
 __all__ = ["GaussianPair", "Moments", "SplitCovariances", "split_covariances",
-           "safe_sqrt", "ntk_of_activation"]
+           "safe_sqrt", "ntk_of_activation", "times", "require_circular"]
 
 Array = jnp.ndarray
 
@@ -69,13 +70,35 @@ class Moments(NamedTuple):
     l_bb: Optional[Array] = None
 
 
+def times(a, b) -> Array:
+    """`a * b` in which an exactly zero (real or imaginary) part times an
+    infinite one gives 0, not NaN.
+
+    Infinite kernel entries are legitimate (the diagonal NTK of modReLU with
+    `b > 0`); IEEE complex multiplication would turn `inf * (t + 0j)` into
+    `inf + nan j`.
+
+    Example:
+      >>> import jax.numpy as jnp
+      >>> complex(times(jnp.inf, jnp.array(2 + 0j)))
+      (inf+0j)
+    """
+    def mul(u, v):
+        return jnp.where((u == 0) | (v == 0), 0, u * v)
+
+    if not (jnp.iscomplexobj(a) or jnp.iscomplexobj(b)):
+        return mul(a, b)
+    ar, ai, br, bi = jnp.real(a), jnp.imag(a), jnp.real(b), jnp.imag(b)
+    return jax.lax.complex(mul(ar, br) - mul(ai, bi), mul(ar, bi) + mul(ai, br))
+
+
 def _terms(*pairs) -> Optional[Array]:
     """Sum of `coef * value` over pairs whose coefficient is not None."""
     total = None
     for coef, value in pairs:
         if coef is None or value is None:
             continue
-        term = coef * value
+        term = times(coef, value)
         total = term if total is None else total + term
     return total
 
@@ -102,6 +125,24 @@ def ntk_of_activation(m: Moments, ntk: Array, pseudo_ntk: Optional[Array]
     pseudo = _terms((m.l_zz, pseudo_ntk), (m.l_zb, ntk),
                     (m.l_bz, conj_ntk), (m.l_bb, conj_pseudo))
     return theta, pseudo
+
+
+def require_circular(pair: GaussianPair, name: str, alternative: str) -> None:
+    """Raise `NotImplementedError` if `pair` is not (statically) circular.
+
+    For activations whose kernels are implemented for circular inputs only;
+    `alternative` tells the user what to do instead.
+
+    Example:
+      >>> import jax.numpy as jnp
+      >>> require_circular(GaussianPair(jnp.ones(()), jnp.ones(()), jnp.ones(())), 'f', '')
+    """
+    if not pair.is_circular:
+        raise NotImplementedError(
+            f"{name}: the kernel is implemented for circular pre-activations "
+            f"(pseudo-covariance exactly zero, as after circular Dense/Conv layers with "
+            f"W_pseudo=0, b_pseudo=0), but the input has a pseudo-covariance (e.g. "
+            f"after real-valued weights W_pseudo != 0). {alternative}")
 
 
 def safe_sqrt(x: Array) -> Array:

@@ -98,7 +98,7 @@ class Measurement:
         """Whether `intended` lies inside the confidence interval."""
         if self.intended is None:
             raise ValueError("agrees: this measurement has no intended value")
-        return self.ci_low <= self.intended <= self.ci_high
+        return bool(self.ci_low <= self.intended <= self.ci_high)
 
     @property
     def ratio(self) -> float:
@@ -162,7 +162,7 @@ def measure(initializer: Initializer, shape: Sequence[int], dtype: Any = jnp.flo
     mean = float(np.mean(per_draw))
     t = stats.t.ppf(0.5 + confidence / 2, n_draws - 1)
     half = t * float(np.std(per_draw, ddof=1)) / math.sqrt(n_draws)
-    half = max(half, _ROUNDING_EPS * float(np.finfo(dt).eps) * abs(mean))
+    half = float(max(half, _ROUNDING_EPS * float(np.finfo(dt).eps) * abs(mean)))
     pseudo_se = math.sqrt((np.var(pseudo.real, ddof=1) + np.var(pseudo.imag, ddof=1)) / n_draws)
     return Measurement(mean=mean, ci_low=mean - half, ci_high=mean + half,
                        intended=None if intended is None else float(intended),

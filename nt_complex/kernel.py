@@ -11,7 +11,10 @@ common case) never allocate or compute it.
 
 from __future__ import annotations
 
-from typing import Optional
+import collections
+import functools
+from collections.abc import Sequence
+from typing import Optional, Union
 
 import jax
 import jax.numpy as jnp
@@ -20,7 +23,8 @@ import numpy as np
 from nt_complex import _nt
 from nt_complex._validation import check_finite
 
-__all__ = ["ComplexKernel", "input_kernel", "FIELDS", "PSEUDO_OF"]
+__all__ = ["ComplexKernel", "input_kernel", "FIELDS", "PSEUDO_OF", "canonical_get",
+           "kernel_namedtuple"]
 
 #: Names `get` accepts, in the order they are returned.
 FIELDS = ("nngp", "ntk", "cov1", "cov2",
@@ -29,6 +33,34 @@ FIELDS = ("nngp", "ntk", "cov1", "cov2",
 #: Hermitian field -> its pseudo twin.
 PSEUDO_OF = {"nngp": "pseudo_nngp", "ntk": "pseudo_ntk",
              "cov1": "pseudo_cov1", "cov2": "pseudo_cov2"}
+
+
+def canonical_get(get: Union[None, str, Sequence[str]],
+                  fields: tuple[str, ...] = FIELDS) -> Optional[tuple[str, ...]]:
+    """`get` as a tuple of names from `fields` (`None` stays `None`); others raise.
+
+    Example:
+      >>> canonical_get('ntk'), canonical_get(('nngp', 'pseudo_nngp'))
+      (('ntk',), ('nngp', 'pseudo_nngp'))
+    """
+    if get is None:
+        return None
+    names = (get,) if isinstance(get, str) else tuple(get)
+    for name in names:
+        if name not in fields:
+            raise ValueError(f"get: unknown field {name!r}; expected one of {fields}.")
+    return names
+
+
+@functools.lru_cache(maxsize=None)
+def kernel_namedtuple(names: tuple[str, ...]) -> type:
+    """The namedtuple type returned for a tuple `get` (one type per field tuple).
+
+    Example:
+      >>> kernel_namedtuple(('nngp', 'ntk'))._fields
+      ('nngp', 'ntk')
+    """
+    return collections.namedtuple("ComplexAnalyticKernel", names)
 
 
 @_nt.dataclass

@@ -11,7 +11,6 @@ same whether `n_samples=n` or `n` is one entry of a list.
 
 from __future__ import annotations
 
-import collections
 import functools
 import sys
 from collections.abc import Callable, Sequence
@@ -25,7 +24,7 @@ from tqdm import tqdm
 
 from nt_complex.empirical import (DEFAULT_IMPLEMENTATION, Axes, Implementation,
                                   empirical_kernel_fn)
-from nt_complex.kernel import FIELDS
+from nt_complex.kernel import FIELDS, canonical_get, kernel_namedtuple
 
 __all__ = ["MonteCarloKernel", "monte_carlo_kernel_fn"]
 
@@ -52,11 +51,6 @@ class MonteCarloKernel(NamedTuple):
     pseudo_cov2: Optional[jnp.ndarray]
 
 
-@functools.lru_cache(maxsize=None)
-def _namedtuple(names: tuple[str, ...]):
-    return collections.namedtuple("MonteCarloKernel", names)
-
-
 def _canonical_n_samples(n_samples) -> tuple[tuple[int, ...], bool]:
     single = isinstance(n_samples, (int, np.integer))
     is_sequence = isinstance(n_samples, Sequence) and not isinstance(n_samples, str)
@@ -70,12 +64,9 @@ def _canonical_n_samples(n_samples) -> tuple[tuple[int, ...], bool]:
 
 
 def _canonical_get(get) -> tuple[tuple[str, ...], Optional[str]]:
-    if get is None:
+    names = canonical_get(get)
+    if names is None:
         return FIELDS, None
-    names = (get,) if isinstance(get, str) else tuple(get)
-    for name in names:
-        if name not in FIELDS:
-            raise ValueError(f"get: unknown field {name!r}; expected one of {FIELDS}.")
     return names, ("str" if isinstance(get, str) else "tuple")
 
 
@@ -157,7 +148,7 @@ def monte_carlo_kernel_fn(
             return mean[names[0]]
         if kind is None:
             return MonteCarloKernel(**mean)
-        return _namedtuple(names)(*(mean[name] for name in names))
+        return kernel_namedtuple(names)(*(mean[name] for name in names))
 
     def mc_kernel_fn(x1, x2=None, get=None, **apply_fn_kwargs) -> Any:
         names, kind = _canonical_get(get)

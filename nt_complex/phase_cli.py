@@ -144,7 +144,11 @@ def run_phase_diagram(args: argparse.Namespace) -> int:
     if args.families:
         from nt_complex.initializers import families
         dtype = np.complex128 if pd.is_complex else np.float64
-        fams = [f for f in families(256, 256, dtype=dtype) if f.W_var <= args.W_var_max]
+        # jax's defaults (lecun/glorot/he_normal are truncated normals) and orthogonal:
+        # the other distributions sit at the same sigma_w^2.
+        fams = [f for f in families(256, 256, dtype=dtype)
+                if (f.name.endswith("truncated_normal") or f.name == "orthogonal")
+                and f.W_var <= args.W_var_max]
     where = "" if args.conv is None else f", Conv 3x3 {args.padding} on {args.conv[0]}x{args.conv[1]}"
     ncols = 2 if pd.is_complex else 1
     fig, axes = plt.subplots(1, ncols, figsize=(6.5 * ncols, 4.8), squeeze=False)

@@ -69,3 +69,14 @@ def test_nan_check_is_skipped_under_jit_but_values_are_right():
     _, _, kernel_fn = stax.serial(stax.Dense(4), stax.CReLU())
     out = jax.jit(lambda x: kernel_fn(x, None, "nngp"))(jnp.asarray(X))
     np.testing.assert_allclose(out, kernel_fn(X, None, "nngp"), rtol=1e-6)
+
+
+def test_infinite_diagonal_ntk_stays_inf_through_later_layers():
+    """modReLU with b > 0 has an infinite diagonal NTK: reported as inf + 0j,
+    never NaN, also after further Dense and activation layers."""
+    x = np.array([[1 + 1j, 0.5, -1j], [0.2, 1j, 1.0]])
+    net = stax.serial(stax.Dense(8), stax.ModReLU(0.5), stax.Dense(8), stax.CReLU(),
+                      stax.Dense(1))
+    ntk = np.asarray(net[2](x, None, "ntk"))
+    assert np.all(np.isinf(np.diagonal(ntk).real)) and np.all(np.diagonal(ntk).imag == 0)
+    assert np.all(np.isfinite(ntk[0, 1])) and not np.any(np.isnan(ntk))

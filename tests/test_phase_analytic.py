@@ -7,26 +7,10 @@ import scipy.optimize
 from neural_tangents import stax
 
 import nt_complex.stax as cstax
-from nt_complex import input_kernel
 from nt_complex.phase import Status, fixed_point, phase_diagram
 
 jax.config.update("jax_enable_x64", True)
 
-
-def _complex_bias_traceable() -> bool:
-    """nt_complex Dense with a traced b_std (needed to vmap over b_var)."""
-    kernel = input_kernel(np.ones((1, 1)))
-    try:
-        jax.jit(lambda b: cstax.Dense(1, 1.0, b)[2](kernel).nngp)(0.1)
-        return True
-    except jax.errors.TracerBoolConversionError:
-        return False
-
-
-requires_traceable_bias = pytest.mark.skipif(
-    not _complex_bias_traceable(),
-    reason="nt_complex.stax.linear._linear_kernel branches on a traced b_std "
-           "('if b_pseudo_shift == 0'); fix requested from the lead.")
 
 W = np.array([0.5, 1.0, 1.5, 1.9, 2.0, 2.5, 3.0])
 B = np.array([0.0, 0.05, 0.2])
@@ -73,7 +57,6 @@ def test_erf_chi_formula():
     np.testing.assert_allclose(pd.chi_1, (4 / np.pi) * w / np.sqrt(1 + 4 * q_pre), rtol=1e-10)
 
 
-@requires_traceable_bias
 def test_crelu_chi_par_and_phase():
     crelu = lambda w, b: cstax.serial(cstax.Dense(1024, w, b), cstax.CReLU())
     pd = phase_diagram(crelu, W, B)

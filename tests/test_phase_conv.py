@@ -6,26 +6,10 @@ import pytest
 from neural_tangents import stax
 
 import nt_complex.stax as cstax
-from nt_complex import input_kernel
 from nt_complex.phase import Status, phase_diagram
 
 jax.config.update("jax_enable_x64", True)
 
-
-def _complex_bias_traceable() -> bool:
-    """nt_complex Dense with a traced b_std (needed to vmap over b_var)."""
-    kernel = input_kernel(np.ones((1, 1)))
-    try:
-        jax.jit(lambda b: cstax.Dense(1, 1.0, b)[2](kernel).nngp)(0.1)
-        return True
-    except jax.errors.TracerBoolConversionError:
-        return False
-
-
-requires_traceable_bias = pytest.mark.skipif(
-    not _complex_bias_traceable(),
-    reason="nt_complex.stax.linear._linear_kernel branches on a traced b_std "
-           "('if b_pseudo_shift == 0'); fix requested from the lead.")
 
 W = np.array([0.8, 1.6, 2.4])
 B = np.array([0.02, 0.2])
@@ -46,7 +30,6 @@ def test_circular_equals_dense():
     np.testing.assert_allclose(conv.chi_1, dense.chi_1, atol=1e-8, rtol=0)
 
 
-@requires_traceable_bias
 def test_complex_circular_equals_dense():
     dense = phase_diagram(lambda w, b: cstax.serial(cstax.Dense(8, w, b), cstax.SplitErf()), W, B)
     conv = phase_diagram(lambda w, b: cstax.serial(

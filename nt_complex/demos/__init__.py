@@ -7,6 +7,8 @@ Each module exposes `make_figures(out_dir: str, quick: bool = False) -> list[str
 DEMOS = (
     "quickstart",
     "activations",
+    "modrelu",
     "empirical",
+    "initializers",
     "regression",
 )

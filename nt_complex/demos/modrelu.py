@@ -64,7 +64,7 @@ def make_figures(out_dir: str, quick: bool = False) -> list[str]:
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
     for b, c in curves.items():
         for ax, name in zip(axes, ("G", "A", "B")):
-            finite = np.isfinite(c[name])
+            finite = np.isfinite(c[name]) & ((c[name] > 0) if name == "B" else True)
             ax.plot(rho[finite], c[name][finite], label=f"b = {b:g}")
     titles = ("G: NNGP, K_f = e^{i phi} sqrt(q1 q2) G",
               "A = k_zz = E[f_z conj f_z]", "B: k_bb = e^{2 i phi} B")
@@ -73,7 +73,7 @@ def make_figures(out_dir: str, quick: bool = False) -> list[str]:
         ax.set_title(title, fontsize=9)
         ax.grid(alpha=0.3)
     axes[1].set_yscale("log")
-    axes[2].set_yscale("symlog", linthresh=1e-3)
+    axes[2].set_yscale("log")  # B = 0 (b = 0, |rho| = 0) is not drawn
     axes[0].legend(fontsize=8)
     fig.suptitle("modReLU f(z) = ReLU(|z| + b) z/|z|, unit variances "
                  "(b > 0: A, B diverge as |rho| -> 1)", fontsize=10)

@@ -185,7 +185,7 @@ def modrelu_positive_bias(beta1: Array, beta2: Array, x: Array) -> ModReLUKernel
       >>> import jax; jax.config.update('jax_enable_x64', True)
       >>> k = modrelu_positive_bias(jnp.array(1.), jnp.array(1.), jnp.array(0.))
       >>> round(float(k.a), 12)  # (1 + sqrt(pi)/2)^2
-      3.559039724735
+      3.557852014303
     """
     m = x * x
     f1, f2, diff = _half_half_hypergeometric(m)

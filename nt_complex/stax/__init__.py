@@ -7,6 +7,7 @@
 from nt_complex.stax.activations.cardioid import Cardioid
 from nt_complex.stax.activations.holomorphic import Cosh, Exp, Polynomial, Sinh
 from nt_complex.stax.activations.numerical import ElementwiseNumerical
+from nt_complex.stax.activations.phase_equivariant import ModReLU
 from nt_complex.stax.activations.split import CReLU, Split, SplitErf, erf_kernel, relu_kernel
 from nt_complex.stax.combinators import FanInConcat, FanInSum, FanOut, parallel, serial
 from nt_complex.stax.activations.zrelu import ZReLU
@@ -17,5 +18,6 @@ __all__ = [
     "serial", "parallel", "FanOut", "FanInSum", "FanInConcat",
     "Dense", "Conv", "AvgPool", "GlobalAvgPool", "Flatten", "Identity",
     "CReLU", "SplitErf", "Split", "relu_kernel", "erf_kernel",
-    "Polynomial", "Exp", "Sinh", "Cosh", "Cardioid", "ZReLU", "ElementwiseNumerical", "Softmax",
+    "Polynomial", "Exp", "Sinh", "Cosh", "ModReLU", "Cardioid", "ZReLU", "ElementwiseNumerical",
+    "Softmax",
 ]

@@ -8,7 +8,6 @@ replace only its array entry point, which would cast complex inputs to real.
 
 from __future__ import annotations
 
-import collections
 import functools
 from collections.abc import Callable, Sequence
 from typing import Any, Optional, Union
@@ -18,27 +17,12 @@ import jax.numpy as jnp
 from neural_tangents import stax as nt_stax
 
 from nt_complex import _nt
-from nt_complex.kernel import FIELDS, ComplexKernel, input_kernel
+from nt_complex.kernel import ComplexKernel, canonical_get, input_kernel, kernel_namedtuple
 
 Get = Union[None, str, Sequence[str]]
 Layer = tuple[Callable, Callable, Callable]
 
 _MARK = "_nt_complex_layer"
-
-
-@functools.lru_cache(maxsize=None)
-def _namedtuple(fields: tuple[str, ...]):
-    return collections.namedtuple("ComplexAnalyticKernel", fields)
-
-
-def _canonical_get(get: Get) -> Optional[tuple[str, ...]]:
-    if get is None:
-        return None
-    names = (get,) if isinstance(get, str) else tuple(get)
-    for name in names:
-        if name not in FIELDS:
-            raise ValueError(f"get: unknown field {name!r}; expected one of {FIELDS}.")
-    return names
 
 
 def _is_kernel_tree(x: Any) -> bool:
@@ -62,7 +46,7 @@ def _select(kernel, get: Optional[tuple[str, ...]], single: bool):
             lambda k: _select(k, get, single), kernel,
             is_leaf=lambda k: isinstance(k, ComplexKernel))
     values = [kernel.get(name) for name in get]
-    return values[0] if single else _namedtuple(get)(*values)
+    return values[0] if single else kernel_namedtuple(get)(*values)
 
 
 def wrap_kernel_fn(kernel_any: Callable) -> Callable:
@@ -83,7 +67,7 @@ def wrap_kernel_fn(kernel_any: Callable) -> Callable:
           diagonal_spatial: force (or forbid) diagonal spatial covariances;
             default: the cheapest setting the network allows (as NT).
         """
-        names = _canonical_get(get)
+        names = canonical_get(get)
         if _is_kernel_tree(x1_or_kernel):
             if x2 is not None:
                 raise ValueError("x2 must be None when a kernel is passed.")

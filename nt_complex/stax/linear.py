@@ -24,6 +24,7 @@ from neural_tangents import stax as nt_stax
 
 from nt_complex import _nt
 from nt_complex._validation import check_choice, check_pseudo_ratio, check_std
+from nt_complex.gaussian import times
 from nt_complex.kernel import ComplexKernel
 from nt_complex.stax._layer import complex_layer
 
@@ -95,8 +96,8 @@ def _linear_kernel(k: ComplexKernel, linear_map: Callable, W_std: float,
         if mapped_ntk is None:
             return None
         if parameterization == "ntk":
-            return nngp_out + w_ratio * W_var * mapped_ntk
-        out = w_ratio * (fan_in * mapped_nngp + W_var * mapped_ntk)
+            return nngp_out + times(w_ratio * W_var, mapped_ntk)
+        out = times(w_ratio, fan_in * mapped_nngp + times(W_var, mapped_ntk))
         return out + b_ratio if has_bias else out
 
     nngp = affine(mapped.nngp, W_var, b_var)

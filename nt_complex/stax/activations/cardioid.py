@@ -32,7 +32,7 @@ import jax.numpy as jnp
 import numpy as np
 from scipy import special as sps
 
-from nt_complex.gaussian import GaussianPair, Moments, safe_sqrt
+from nt_complex.gaussian import GaussianPair, Moments, require_circular, safe_sqrt
 from nt_complex.stax.activations._elementwise import activation_layer
 
 __all__ = ["Cardioid", "cardioid", "hyp2f1_integer_excess"]
@@ -91,13 +91,16 @@ def hyp2f1_integer_excess(a: float, b: float, m: int, n_terms: int = _N_TERMS
         raise ValueError(f"hyp2f1_integer_excess: a={a}, b={b}, m={m} hits a Gamma pole.")
 
     def horner(coef, y):
-        total = jnp.zeros_like(y)
-        for value in coef[::-1]:
-            total = total * y + value
-        return total
+        # jnp.polyval runs a lax.scan: a Python loop would unroll ~100 terms per
+        # call into the graph, which under autodiff + vmap + Newton loops (the
+        # phase module) blew compilation up to 14 GB.
+        return jnp.polyval(jnp.asarray(coef[::-1]), y, unroll=8)
 
     def f(x: jnp.ndarray) -> jnp.ndarray:
-        x = jnp.clip(jnp.asarray(x), 0.0, 1.0)
+        x = jnp.asarray(x)
+        # where, not clip: clip's gradient at a tie (x = 1, the diagonal) is 1/2,
+        # which would halve the c-map slope chi at c = 1.
+        x = jnp.where(x > 1, 1.0, jnp.where(x < 0, 0.0, x))
         near_zero = x <= _SWITCH
         series = horner(gauss, jnp.where(near_zero, x, 0.0))
         y = jnp.where(near_zero, 1.0 - _SWITCH, 1.0 - x)
@@ -141,18 +144,12 @@ def _polar_correlation(pair: GaussianPair):
     rho = cov / jnp.where(scale > 0, scale, 1)
     r_raw = jnp.abs(rho)
     e = jnp.where(r_raw > 0, rho / jnp.where(r_raw > 0, r_raw, 1), 1)
-    return scale, jnp.clip(r_raw, 0, 1), e
+    return scale, jnp.where(r_raw > 1, 1.0, r_raw), e  # not clip: see hyp2f1_integer_excess
 
 
 def _cardioid_moments(pair: GaussianPair, derivatives: bool) -> Moments:
-    if not pair.is_circular:
-        raise NotImplementedError(
-            "Cardioid: the closed-form kernel needs circular pre-activations "
-            "(pseudo-covariance exactly zero, e.g. after circular Dense/Conv "
-            "layers), but got a non-circular input (e.g. real weights, "
-            "W_pseudo != 0). Use nt_complex.stax.ElementwiseNumerical("
-            "nt_complex.stax.activations.cardioid.cardioid, smooth=False) for "
-            "that case.")
+    require_circular(pair, "Cardioid", "Use nt_complex.stax.ElementwiseNumerical("
+                     "nt_complex.stax.activations.cardioid.cardioid, smooth=False) instead.")
     scale, r, e = _polar_correlation(pair)
     x = r ** 2
     r0 = (np.pi / 4) * _F_R0(x)

@@ -12,10 +12,12 @@ quadrature; <= 1e-10 relative to the diagonal, see `docs/modrelu.md`).
 
 from __future__ import annotations
 
+import math
+
 import jax
 import jax.numpy as jnp
 
-from nt_complex.gaussian import GaussianPair, Moments
+from nt_complex.gaussian import GaussianPair, Moments, require_circular
 from nt_complex.special.modrelu import modrelu_kernels
 from nt_complex.stax.activations._elementwise import activation_layer
 
@@ -42,14 +44,8 @@ def _complex_times(phase: jnp.ndarray, value: jnp.ndarray) -> jnp.ndarray:
 
 def _modrelu_moments(b: float):
     def moments(pair: GaussianPair, derivatives: bool) -> Moments:
-        if not pair.is_circular:
-            raise NotImplementedError(
-                "ModReLU: the kernel is implemented for circular pre-activations "
-                "only (pseudo-covariance exactly 0), but the input kernel has a "
-                "pseudo-covariance (e.g. after Dense(..., W_pseudo != 0) or real "
-                "inputs through real weights). Use circular weights and biases "
-                "(W_pseudo=0, b_pseudo=0, the default) in the layer before ModReLU, "
-                "or stax.ElementwiseNumerical(...) for non-circular inputs.")
+        require_circular(pair, "ModReLU", "Use circular weights and biases (the default) "
+                         "in the layer before ModReLU, or stax.ElementwiseNumerical(...).")
         q1, q2 = jnp.real(pair.q1), jnp.real(pair.q2)
         cov = pair.cov
         abs_cov = jnp.abs(cov)
@@ -97,6 +93,6 @@ def ModReLU(b: float):
         b = float(b)
     except (TypeError, ValueError):
         raise TypeError(f"ModReLU: b must be a real number, got {b!r}.") from None
-    if not jnp.isfinite(b):
+    if not math.isfinite(b):
         raise ValueError(f"ModReLU: b must be finite, got {b}.")
     return activation_layer("ModReLU", _modrelu_fn(b), _modrelu_moments(b))

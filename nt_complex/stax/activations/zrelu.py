@@ -37,7 +37,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 import numpy as np
 
-from nt_complex.gaussian import GaussianPair, Moments
+from nt_complex.gaussian import GaussianPair, Moments, require_circular
 from nt_complex.stax.activations._elementwise import activation_layer
 from nt_complex.stax.activations.cardioid import _polar_correlation
 
@@ -159,14 +159,9 @@ def zrelu_kernels(rho: jnp.ndarray):
 
 
 def _zrelu_moments(pair: GaussianPair, derivatives: bool) -> Moments:
-    if not pair.is_circular:
-        raise NotImplementedError(
-            "ZReLU: the kernel is implemented for circular pre-activations "
-            "(pseudo-covariance exactly zero, e.g. after circular Dense/Conv "
-            "layers), but got a non-circular input (e.g. real weights, "
-            "W_pseudo != 0). Use nt_complex.stax.ElementwiseNumerical("
-            "nt_complex.stax.activations.zrelu.zrelu, smooth=False) instead "
-            "(slowly convergent: zReLU is discontinuous).")
+    require_circular(pair, "ZReLU", "Use nt_complex.stax.ElementwiseNumerical("
+                     "nt_complex.stax.activations.zrelu.zrelu, smooth=False) instead (slowly "
+                     "convergent: zReLU is discontinuous).")
     scale, r, e = _polar_correlation(pair)
     k_f, p_f, a_f = zrelu_kernels(r * e)
     cov, pseudo = scale * k_f, scale * p_f
