@@ -25,6 +25,7 @@ def plot_diagram(diagram, ax=None, families: Sequence[Any] = (),
       >>> ax = plot_diagram(pd)
     """
     import matplotlib.pyplot as plt
+    from matplotlib import patheffects
 
     W, b = np.asarray(diagram.W_var), np.asarray(diagram.b_var)
     if W.ndim != 1 or b.ndim != 1:
@@ -45,9 +46,11 @@ def plot_diagram(diagram, ax=None, families: Sequence[Any] = (),
                                      (diagram.chi_phase, "--", r"$\chi_{phase} = 1$")):
             if values is None or not np.any(np.isfinite(values)):
                 continue
+            outline = [patheffects.withStroke(linewidth=3, foreground="k")]
             ax.contour(W, b, np.nan_to_num(values, nan=np.nan), levels=[1.0], colors="w",
-                       linestyles=style)
-            ax.plot([], [], color="k", linestyle=style, label=label)
+                       linestyles=style, linewidths=1.5).set(path_effects=outline)
+            ax.plot([], [], color="w", linestyle=style, linewidth=1.5, path_effects=outline,
+                    label=label)
     for fam in families:
         marker = getattr(fam, "marker", None) or "o"
         fb = getattr(fam, "b_var", None)

@@ -136,12 +136,24 @@ def solve_point(spec: BlockSpec, W_var, b_var, *, tol: float = 1e-10,
     maps = _maps(spec, W_std, b_std)
     q_map = maps[0]
 
-    q_res = fixed_point(lambda s: _state(q_map(s.reshape(-1)), n), _state(jnp.ones(n), n),
-                        tol=tol, max_iter=max_iter)
-    q = q_res.value.reshape(-1)
-    q_slope = multiplier(q_map, q)
-    q_ok = (q_res.converged & jnp.all(jnp.isfinite(q)) & jnp.all(q >= 0)
-            & (q_slope < 1))
+    def attracting_q(start: float):
+        res = fixed_point(lambda s: _state(q_map(s.reshape(-1)), n),
+                          _state(jnp.full(n, start), n), tol=tol, max_iter=max_iter)
+        q = res.value.reshape(-1)
+        ok = (res.converged & jnp.all(jnp.isfinite(q)) & jnp.all(q >= 0)
+              & (multiplier(q_map, q) < 1))
+        return q, ok
+
+    # From q = 1 (as NT's notebook); if that diverges or lands on a repelling
+    # point, from q = 0, whose iterates climb to the least fixed point (e.g.
+    # modReLU near its saddle-node line, where q = 1 lies above the repelling
+    # fixed point although an attracting one exists below it).
+    q_from_one, ok_from_one = attracting_q(1.0)
+    # Without a bias q = 0 is itself a fixed point, so that start adds nothing.
+    q_from_zero, ok_from_zero = attracting_q(0.0)
+    ok_from_zero = ok_from_zero & (b_var > 0)
+    q = jnp.where(ok_from_one, q_from_one, q_from_zero)
+    q_ok = ok_from_one | ok_from_zero
     q_zero = q_ok & (b_var == 0) & (jnp.max(q) < 1e-6)
     q_safe = jnp.where(q_ok, q, 1.0)
     c_star, c_ok, chi_par, chi_phase = _correlation_and_chi(spec, maps, q_safe, tol, max_iter)

@@ -1,0 +1,186 @@
+"""Phase diagrams: NT's Dense+Erf diagram, ReLU, complex CReLU/modReLU/cardioid
+(chi_par and chi_phase), and a Conv+Erf block with SAME vs CIRCULAR padding.
+
+Example:
+  >>> import tempfile
+  >>> paths = make_figures(tempfile.mkdtemp(), quick=True)   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import os
+from types import SimpleNamespace
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from neural_tangents import stax as real_stax  # noqa: E402
+
+from nt_complex import stax as complex_stax  # noqa: E402
+from nt_complex.initializers import SPECS, families  # noqa: E402
+from nt_complex.phase import Status, phase_diagram  # noqa: E402
+
+__all__ = ["make_figures", "erf_block", "relu_block", "complex_block", "conv_erf_block"]
+
+_FAMILY_NAMES = ("lecun_truncated_normal", "glorot_truncated_normal", "he_truncated_normal")
+
+
+def erf_block(W_std, b_std):
+    """NT notebook's block: `Dense(1024) -> Erf` (`nt.stax`).
+
+    Example:
+      >>> len(erf_block(1.0, 0.1))
+      3
+    """
+    return real_stax.serial(real_stax.Dense(1024, W_std, b_std), real_stax.Erf())
+
+
+def relu_block(W_std, b_std):
+    """`Dense(1024) -> Relu` (`nt.stax`).
+
+    Example:
+      >>> len(relu_block(1.0, 0.1))
+      3
+    """
+    return real_stax.serial(real_stax.Dense(1024, W_std, b_std), real_stax.Relu())
+
+
+def complex_block(activation):
+    """`block(W_std, b_std)`: complex `Dense(1024) -> activation()`.
+
+    Example:
+      >>> len(complex_block(complex_stax.CReLU)(1.0, 0.1))
+      3
+    """
+    def block(W_std, b_std):
+        return complex_stax.serial(complex_stax.Dense(1024, W_std, b_std), activation())
+    return block
+
+
+def conv_erf_block(padding: str):
+    """`block(W_std, b_std)`: `Conv(1024, (3, 3), padding) -> Erf` (`nt.stax`).
+
+    Example:
+      >>> len(conv_erf_block("SAME")(1.0, 0.1))
+      3
+    """
+    def block(W_std, b_std):
+        return real_stax.serial(
+            real_stax.Conv(1024, (3, 3), padding=padding, W_std=W_std, b_std=b_std),
+            real_stax.Erf())
+    return block
+
+
+def _families(dtype, W_max: float):
+    """LeCun/Glorot/He at fan_in = 256, fan_out = 512 (so Glorot differs from
+    LeCun), labelled with their measured sigma_w^2."""
+    specs = [s for s in SPECS if s.name in _FAMILY_NAMES]
+    return [SimpleNamespace(name=f"{f.name} ({f.W_var:.3f})", W_var=f.W_var, b_var=None)
+            for f in families(256, 512, dtype=dtype, n_draws=16, specs=specs)
+            if f.W_var <= W_max]
+
+
+def _grid(quick: bool, m: int, n: int):
+    m, n = (12, 8) if quick else (m, n)
+    return np.linspace(3.0 / m, 3.0, m), np.linspace(0.0, 0.25, n)
+
+
+def _save(fig, out_dir: str, name: str) -> str:
+    path = os.path.join(out_dir, name)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _chi_panel(ax, W, b, values, label):
+    mesh = ax.pcolormesh(W, b, np.ma.masked_invalid(values), shading="auto", cmap="magma")
+    ax.figure.colorbar(mesh, ax=ax, label=label)
+    if np.nanmin(values) < 1 < np.nanmax(values):
+        ax.contour(W, b, values, levels=[1.0], colors="c")
+        ax.plot([], [], color="c", label=label + " = 1")
+        ax.legend(loc="lower right", fontsize=7)
+    ax.set_xlabel(r"$\sigma_w^2$")
+    ax.set_ylabel(r"$\sigma_b^2$")
+
+
+def real_figure(out_dir: str, name: str, block, title: str, quick: bool) -> str:
+    """c* map with the chi_1 = 1 line and lecun/glorot/he as lines.
+
+    Example:
+      >>> import tempfile
+      >>> p = real_figure(tempfile.mkdtemp(), "e.png", erf_block, "erf", True)  # doctest: +SKIP
+    """
+    W, b = _grid(quick, 60, 40)
+    pd = phase_diagram(block, W, b)
+    fig, ax = plt.subplots(figsize=(6.5, 4.8))
+    pd.plot(ax=ax, families=_families(np.float64, W.max()), title=title)
+    scale_free = pd.status == Status.SCALE_FREE
+    if scale_free.any():
+        ax.contourf(W, b, scale_free.astype(float), levels=[0.5, 1.5], colors="none",
+                    hatches=["xx"])
+        ax.fill([], [], fill=False, hatch="xx", label="no finite $q^*$ (scale-free c-map)")
+        ax.legend(loc="lower right", fontsize=7)
+    return _save(fig, out_dir, name)
+
+
+def complex_figure(out_dir: str, quick: bool) -> str:
+    """CReLU, modReLU(b = -1/2) (not when `quick`), cardioid: chi_par (with c*)
+    and chi_phase panels.
+
+    Example:
+      >>> import tempfile
+      >>> p = complex_figure(tempfile.mkdtemp(), True)  # doctest: +SKIP
+    """
+    W, b = _grid(quick, 60, 40)
+    fams = _families(np.complex128, W.max())
+    acts = [("CReLU", complex_stax.CReLU), ("cardioid", complex_stax.Cardioid)]
+    if not quick:  # modReLU's series kernel takes minutes to compile
+        acts.insert(1, ("modReLU(b=-1/2)", lambda: complex_stax.ModReLU(-0.5)))
+    fig, axes = plt.subplots(len(acts), 2, figsize=(12, 4.2 * len(acts)))
+    for row, (label, act) in zip(axes, acts):
+        pd = phase_diagram(complex_block(act), W, b)
+        pd.plot(ax=row[0], families=fams, title=rf"{label}: $c^*$, $\chi_{{par}} = \chi_1$")
+        _chi_panel(row[1], W, b, pd.chi_phase, r"$\chi_{phase}$")
+        row[1].set_title(rf"{label}: $\chi_{{phase}}$")
+    return _save(fig, out_dir, "phase_complex.png")
+
+
+def conv_figure(out_dir: str, quick: bool) -> str:
+    """Conv(3x3) + Erf on 8x8 (quick: 4x4): SAME vs CIRCULAR, c* and chi_1 = 1.
+
+    Example:
+      >>> import tempfile
+      >>> p = conv_figure(tempfile.mkdtemp(), True)  # doctest: +SKIP
+    """
+    W, b = _grid(quick, 20, 12)
+    side = 4 if quick else 8
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.6))
+    for ax, padding in zip(axes, ("SAME", "CIRCULAR")):
+        pd = phase_diagram(conv_erf_block(padding), W, b, input_shape=(side, side))
+        pd.plot(ax=ax, title=f"Conv 3x3 {padding} + Erf on {side}x{side}: mean $c^*$")
+    return _save(fig, out_dir, "phase_cnn_same_vs_circular.png")
+
+
+def make_figures(out_dir: str, quick: bool = False) -> list[str]:
+    """Write phase_erf.png, phase_relu.png, phase_complex.png and
+    phase_cnn_same_vs_circular.png to `out_dir`; return their paths.
+
+    Example:
+      >>> import tempfile
+      >>> paths = make_figures(tempfile.mkdtemp(), quick=True)  # doctest: +SKIP
+    """
+    import jax
+
+    jax.config.update("jax_enable_x64", True)
+    os.makedirs(out_dir, exist_ok=True)
+    return [
+        real_figure(out_dir, "phase_erf.png", erf_block, "Dense + Erf (NT notebook): $c^*$",
+                    quick),
+        real_figure(out_dir, "phase_relu.png", relu_block,
+                    r"Dense + ReLU: $c^*$ ($\chi_1 = \sigma_w^2/2$)", quick),
+        complex_figure(out_dir, quick),
+        conv_figure(out_dir, quick),
+    ]
