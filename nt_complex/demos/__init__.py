@@ -9,6 +9,7 @@ DEMOS = (
     "activations",
     "modrelu",
     "empirical",
+    "phase",
     "initializers",
     "regression",
 )
