@@ -16,7 +16,6 @@ $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[test]'
-	$(PY) -m ipykernel install --user --name nt_complex >/dev/null 2>&1 || true
 	touch $(STAMP)
 
 test: setup test-x64 test-x32
