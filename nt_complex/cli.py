@@ -9,6 +9,8 @@ import os
 import sys
 import time
 
+from nt_complex.phase_cli import add_phase_diagram_command
+
 
 def run_demo(out_dir: str, quick: bool) -> list[str]:
     """Run every figure generator listed in `nt_complex.demos.DEMOS`.
@@ -40,12 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     demo = sub.add_parser("demo", help="regenerate all figures")
     demo.add_argument("--out", default="figures", help="output folder")
     demo.add_argument("--quick", action="store_true", help="small, fast versions")
-    try:
-        from nt_complex.phase_cli import add_phase_diagram_command
-    except ImportError:  # the phase module is optional at import time
-        add_phase_diagram_command = None
-    if add_phase_diagram_command is not None:
-        add_phase_diagram_command(sub)
+    add_phase_diagram_command(sub)
     args = parser.parse_args(argv)
     if args.command == "demo":
         paths = run_demo(args.out, args.quick)

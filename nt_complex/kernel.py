@@ -12,6 +12,7 @@ common case) never allocate or compute it.
 from __future__ import annotations
 
 import collections
+import dataclasses
 import functools
 from collections.abc import Sequence
 from typing import Optional, Union
@@ -159,7 +160,7 @@ class ComplexKernel(_nt.Kernel):
     __mul__ = __rmul__ = __add__ = __sub__ = __neg__ = __truediv__ = _unsupported
 
 
-_BASE_FIELDS = tuple(f.name for f in __import__("dataclasses").fields(_nt.Kernel))
+_BASE_FIELDS = tuple(f.name for f in dataclasses.fields(_nt.Kernel))
 
 
 def _covariance(x1: jnp.ndarray, x2: jnp.ndarray, conjugate: bool,

@@ -29,7 +29,6 @@ from nt_complex.stax.activations.cardioid import (
 from nt_complex.stax.activations.zrelu import ZReLU, _zrelu_moments, zrelu, zrelu_kernels
 from mc_utils import assert_within_se, mc_kernels
 
-jax.config.update("jax_enable_x64", True)
 
 RADII = (0.0, 0.5, 0.9, 0.99, 0.9999)
 Q1, Q2 = 2.0, 0.5  # unequal variances

@@ -8,6 +8,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from precision import tolerance
 
 from nt_complex import stax
 
@@ -71,8 +72,8 @@ def test_conv_matches_explicit_loop(padding, strides):
     k = kernel_fn(x1, x2, ("nngp", "pseudo_nngp"), diagonal_spatial=False)
     herm, pseudo = conv_covariance_loop(x1, x2, (3, 2), strides, padding, **kw)
     scale = np.max(np.abs(herm))
-    np.testing.assert_allclose(k.nngp, herm, rtol=0, atol=1e-12 * scale)
-    np.testing.assert_allclose(k.pseudo_nngp, pseudo, rtol=0, atol=1e-12 * scale)
+    np.testing.assert_allclose(k.nngp, herm, rtol=0, atol=tolerance(1e-12) * scale)
+    np.testing.assert_allclose(k.pseudo_nngp, pseudo, rtol=0, atol=tolerance(1e-12) * scale)
 
 
 def test_two_stacked_convs_match_loop_composition():
@@ -93,7 +94,7 @@ def test_two_stacked_convs_match_loop_composition():
         taps = [herm1[a, b, 2 * i + p, 2 * i2 + p, 2 * j + q, 2 * j2 + q]
                 for p in range(2) for q in range(2)]
         expected[a, b, i, i2, j, j2] = 0.81 * np.mean(taps) + 0.09
-    np.testing.assert_allclose(k, expected, rtol=0, atol=1e-12 * np.max(np.abs(expected)))
+    np.testing.assert_allclose(k, expected, rtol=0, atol=tolerance(1e-12) * np.max(np.abs(expected)))
 
 
 def test_dense_matches_explicit_sum():
@@ -103,11 +104,11 @@ def test_dense_matches_explicit_sum():
     k = kernel_fn(x1, x2, ("nngp", "ntk", "pseudo_nngp", "pseudo_ntk"))
     herm = 1.7 ** 2 * x1 @ np.conj(x2).T / 6 + 0.09
     pseudo = W_pseudo * 1.7 ** 2 * x1 @ x2.T / 6 + b_pseudo * 0.09
-    np.testing.assert_allclose(k.nngp, herm, atol=1e-13)
-    np.testing.assert_allclose(k.pseudo_nngp, pseudo, atol=1e-13)
+    np.testing.assert_allclose(k.nngp, herm, atol=tolerance(1e-13))
+    np.testing.assert_allclose(k.pseudo_nngp, pseudo, atol=tolerance(1e-13))
     # NTK of one layer w.r.t. its own parameters equals its NNGP (ntk param).
-    np.testing.assert_allclose(k.ntk, herm, atol=1e-13)
-    np.testing.assert_allclose(k.pseudo_ntk, pseudo, atol=1e-13)
+    np.testing.assert_allclose(k.ntk, herm, atol=tolerance(1e-13))
+    np.testing.assert_allclose(k.pseudo_ntk, pseudo, atol=tolerance(1e-13))
 
 
 def test_dense_standard_parameterization_ntk():
@@ -116,8 +117,8 @@ def test_dense_standard_parameterization_ntk():
     _, _, kernel_fn = stax.Dense(5, 1.5, 0.2, parameterization="standard",
                                  W_pseudo=0.5, b_pseudo=0.25)
     k = kernel_fn(x, None, ("ntk", "pseudo_ntk"))
-    np.testing.assert_allclose(k.ntk, x @ np.conj(x).T + 1, atol=1e-13)
-    np.testing.assert_allclose(k.pseudo_ntk, 0.5 * x @ x.T + 0.25, atol=1e-13)
+    np.testing.assert_allclose(k.ntk, x @ np.conj(x).T + 1, atol=tolerance(1e-13))
+    np.testing.assert_allclose(k.pseudo_ntk, 0.5 * x @ x.T + 0.25, atol=tolerance(1e-13))
 
 
 @pytest.mark.parametrize("padding", ["VALID", "SAME", "CIRCULAR"])
@@ -138,20 +139,20 @@ def test_avg_pool_matches_loop(padding):
                 continue
             herm[a, b, i, i2, j, j2] += np.sum(x[a, r1, c1] * np.conj(x[b, r2, c2])) / c / 16
             pseudo[a, b, i, i2, j, j2] += np.sum(x[a, r1, c1] * x[b, r2, c2]) / c / 16
-    np.testing.assert_allclose(k.nngp, herm, atol=1e-13)
-    np.testing.assert_allclose(k.pseudo_nngp, pseudo, atol=1e-13)
+    np.testing.assert_allclose(k.nngp, herm, atol=tolerance(1e-13))
+    np.testing.assert_allclose(k.pseudo_nngp, pseudo, atol=tolerance(1e-13))
 
 
 def test_flatten_and_global_avg_pool():
     x = _inputs((3, 4, 3, 2), 7)
     flat = stax.Flatten()[2](x, None, ("nngp", "pseudo_nngp"))
     xf = x.reshape(3, -1)
-    np.testing.assert_allclose(flat.nngp, xf @ np.conj(xf).T / xf.shape[1], atol=1e-13)
-    np.testing.assert_allclose(flat.pseudo_nngp, xf @ xf.T / xf.shape[1], atol=1e-13)
+    np.testing.assert_allclose(flat.nngp, xf @ np.conj(xf).T / xf.shape[1], atol=tolerance(1e-13))
+    np.testing.assert_allclose(flat.pseudo_nngp, xf @ xf.T / xf.shape[1], atol=tolerance(1e-13))
     gap = stax.GlobalAvgPool()[2](x, None, ("nngp", "pseudo_nngp"))
     xm = x.mean(axis=(1, 2))
-    np.testing.assert_allclose(gap.nngp, xm @ np.conj(xm).T / 2, atol=1e-13)
-    np.testing.assert_allclose(gap.pseudo_nngp, xm @ xm.T / 2, atol=1e-13)
+    np.testing.assert_allclose(gap.nngp, xm @ np.conj(xm).T / 2, atol=tolerance(1e-13))
+    np.testing.assert_allclose(gap.pseudo_nngp, xm @ xm.T / 2, atol=tolerance(1e-13))
 
 
 def test_fan_in_sum_and_concat():
@@ -165,13 +166,13 @@ def test_fan_in_sum_and_concat():
     same_width = stax.Dense(6, 0.8, None, W_pseudo=0.0)
     summed = stax.serial(stax.FanOut(2), stax.parallel(branch1, same_width), stax.FanInSum())
     ks = summed[2](x, None, ("nngp", "pseudo_nngp"))
-    np.testing.assert_allclose(ks.nngp, k1.nngp + k2.nngp, atol=1e-13)
-    np.testing.assert_allclose(ks.pseudo_nngp, k1.pseudo_nngp + k2.pseudo_nngp, atol=1e-13)
+    np.testing.assert_allclose(ks.nngp, k1.nngp + k2.nngp, atol=tolerance(1e-13))
+    np.testing.assert_allclose(ks.pseudo_nngp, k1.pseudo_nngp + k2.pseudo_nngp, atol=tolerance(1e-13))
     concat = stax.serial(stax.FanOut(2), stax.parallel(branch1, branch2), stax.FanInConcat())
     kc = concat[2](x, None, ("nngp", "pseudo_nngp"))
-    np.testing.assert_allclose(kc.nngp, (6 * k1.nngp + 2 * k2.nngp) / 8, atol=1e-13)
+    np.testing.assert_allclose(kc.nngp, (6 * k1.nngp + 2 * k2.nngp) / 8, atol=tolerance(1e-13))
     np.testing.assert_allclose(kc.pseudo_nngp, (6 * k1.pseudo_nngp + 2 * k2.pseudo_nngp) / 8,
-                               atol=1e-13)
+                               atol=tolerance(1e-13))
 
 
 def test_circular_pseudo_fields_are_exact_zeros_and_not_allocated():
@@ -193,7 +194,7 @@ def test_conv_diagonal_spatial_matches_full():
     diag = net[2](x, None, get)
     full = net[2](x, None, get, diagonal_spatial=False)
     for a, b in zip(diag, full):
-        np.testing.assert_allclose(a, b, atol=1e-12)
+        np.testing.assert_allclose(a, b, atol=tolerance(1e-12))
 
 
 def test_jit_matches_eager():
@@ -206,4 +207,20 @@ def test_jit_matches_eager():
     eager = kernel_fn(x, None, get)
     jitted = jax.jit(kernel_fn, static_argnames="get")(x, None, get=get)
     for a, b in zip(eager, jitted):
-        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-13)
+        np.testing.assert_allclose(a, b, rtol=tolerance(1e-12), atol=tolerance(1e-13))
+
+
+def test_kernel_methods_keep_pseudo_fields_consistent():
+    """NT's Kernel methods touch only the base fields; ComplexKernel's versions
+    slice/reverse the pseudo fields too, and refuse NT's arithmetic."""
+    x = _inputs((4, 3, 2, 2), 12)
+    k = stax.Conv(4, (2, 1), padding="SAME", W_pseudo=0.5)[2](x, None, diagonal_spatial=False)
+    part = k.slice(slice(0, 2), slice(1, 4))
+    np.testing.assert_array_equal(part.pseudo_nngp, k.pseudo_nngp[0:2, 1:4])
+    np.testing.assert_array_equal(part.pseudo_cov2, k.pseudo_cov1[1:4])
+    np.testing.assert_array_equal(part.nngp, k.nngp[0:2, 1:4])
+    flipped = k.reverse()
+    np.testing.assert_array_equal(flipped.pseudo_nngp, np.transpose(k.pseudo_nngp, (0, 1, 4, 5, 2, 3)))
+    np.testing.assert_array_equal(flipped.reverse().pseudo_cov1, k.pseudo_cov1)
+    with pytest.raises(NotImplementedError, match="pseudo"):
+        k * 2.0

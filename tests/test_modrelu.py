@@ -18,7 +18,6 @@ from nt_complex.special import modrelu as mr
 from nt_complex.stax.activations._elementwise import activation_layer
 from nt_complex.stax.activations.phase_equivariant import ModReLU, _modrelu_moments
 
-jax.config.update("jax_enable_x64", True)
 
 Q1, Q2 = 1.0, 2.5  # unequal variances everywhere
 KINDS = ("g", "a", "b")

@@ -16,7 +16,6 @@ from nt_complex.stax.activations.numerical import (
     ElementwiseNumerical, gauss_hermite_4d, looks_non_smooth)
 from nt_complex.stax.activations.zrelu import zrelu
 
-jax.config.update("jax_enable_x64", True)
 
 FIELDS = ("nngp", "ntk", "pseudo_nngp", "pseudo_ntk", "cov1")
 

@@ -8,7 +8,6 @@ from neural_tangents import stax
 import nt_complex.stax as cstax
 from nt_complex.phase import Status, phase_diagram
 
-jax.config.update("jax_enable_x64", True)
 
 
 W = np.array([0.8, 1.6, 2.4])

@@ -15,7 +15,6 @@ from neural_tangents import stax
 from nt_complex import _nt
 from nt_complex.phase import Status, phase_diagram
 
-jax.config.update("jax_enable_x64", True)
 
 
 def erf_block(W_std, b_std):

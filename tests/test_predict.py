@@ -10,7 +10,6 @@ from scipy.integrate import solve_ivp
 
 from nt_complex import predict
 
-jax.config.update("jax_enable_x64", True)
 TOL_NT = 1e-10
 
 

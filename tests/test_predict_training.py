@@ -15,7 +15,6 @@ import pytest
 
 from nt_complex import predict, stax
 
-jax.config.update("jax_enable_x64", True)
 
 WIDTH, N_NETS, LR = 1024, 16, 0.05
 STEPS = (0, 60, 250, 700)

@@ -5,6 +5,7 @@ the complex kernels must reproduce NT's real ones (pseudo = Hermitian)."""
 import jax
 import numpy as np
 import pytest
+from precision import tolerance
 from neural_tangents import stax as nt_stax
 
 from nt_complex import stax
@@ -21,10 +22,10 @@ def _compare(ours, theirs, x1, x2):
     k = ours[2](x1, x2, get)
     ref = theirs[2](x1, x2, ("nngp", "ntk"))
     scale = np.max(np.abs(ref.ntk))
-    np.testing.assert_allclose(k.nngp, ref.nngp, rtol=0, atol=1e-10 * scale)
-    np.testing.assert_allclose(k.ntk, ref.ntk, rtol=0, atol=1e-10 * scale)
-    np.testing.assert_allclose(k.pseudo_nngp, ref.nngp, rtol=0, atol=1e-10 * scale)
-    np.testing.assert_allclose(k.pseudo_ntk, ref.ntk, rtol=0, atol=1e-10 * scale)
+    np.testing.assert_allclose(k.nngp, ref.nngp, rtol=0, atol=tolerance(1e-10) * scale)
+    np.testing.assert_allclose(k.ntk, ref.ntk, rtol=0, atol=tolerance(1e-10) * scale)
+    np.testing.assert_allclose(k.pseudo_nngp, ref.nngp, rtol=0, atol=tolerance(1e-10) * scale)
+    np.testing.assert_allclose(k.pseudo_ntk, ref.ntk, rtol=0, atol=tolerance(1e-10) * scale)
 
 
 @pytest.mark.smoke
@@ -71,7 +72,7 @@ def test_nt_ignores_imaginary_part_but_we_do_not():
     rng = np.random.default_rng(5)
     x = rng.normal(size=(3, 4)) + 1j * rng.normal(size=(3, 4))
     ours = stax.Dense(1)[2](x, None, "nngp")
-    np.testing.assert_allclose(ours, x @ np.conj(x).T / 4, atol=1e-13)
+    np.testing.assert_allclose(ours, x @ np.conj(x).T / 4, atol=tolerance(1e-13))
     theirs = nt_stax.Dense(1)[2](x, None, "nngp")
     assert np.max(np.abs(np.asarray(theirs) - ours)) > 0.1
 
