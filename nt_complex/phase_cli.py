@@ -138,8 +138,12 @@ def run_phase_diagram(args: argparse.Namespace) -> int:
     W_var = np.linspace(args.W_var_max / m, args.W_var_max, m)
     b_var = np.linspace(0.0, args.b_var_max, n)
     input_shape = None if args.conv is None else tuple(args.conv)
+    # modReLU's kernel (series + 6000-node quadrature, all evaluated under vmap)
+    # needs ~100 MB per grid point: solve it in small chunks (slow but bounded).
+    chunk_size = 16 if args.activation == "modrelu" else 8192
     with tqdm(total=m * n, desc="phase diagram", unit="pt") as bar:
-        pd = phase_diagram(block, W_var, b_var, input_shape=input_shape, progress=bar.update)
+        pd = phase_diagram(block, W_var, b_var, input_shape=input_shape,
+                           chunk_size=chunk_size, progress=bar.update)
     fams = []
     if args.families:
         from nt_complex.initializers import families
