@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Optional
 
-import jax
 import jax.numpy as jnp
 from neural_tangents import stax as nt_stax
 
@@ -140,10 +139,6 @@ def activation_layer(name: str, fn: Callable[[jnp.ndarray], jnp.ndarray],
                 f"{name} needs a Gaussian input kernel, but it follows a "
                 f"nonlinearity (or another non-Gaussian layer). Insert a Dense or "
                 f"Conv layer between two activations.")
-        # Materialise the inputs once: XLA may otherwise recompute an upstream
-        # affine map inside each consumer with different FMA contraction, and
-        # same-point pairs (q1 = q2 = K12) stop being bit-identical.
-        k = jax.lax.optimization_barrier(k)
         pair1, pair12, pair2 = _pairs(k)
         need_ntk = k.ntk is not None
         x1_is_x2 = k.cov2 is None
