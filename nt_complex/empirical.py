@@ -34,7 +34,9 @@ import jax.numpy as jnp
 import neural_tangents as nt
 from jax import lax
 
+from nt_complex.empirical_structured import structured_ntk_fn
 from nt_complex.kernel import canonical_get, kernel_namedtuple
+from nt_complex.probe import is_probeable
 
 __all__ = ["Implementation", "EmpiricalKernel", "empirical_nngp_fn", "empirical_ntk_fn",
            "empirical_kernel_fn", "split_complex_leaves", "join_complex_leaves"]
@@ -49,19 +51,28 @@ FIELDS = ("nngp", "ntk", "pseudo_nngp", "pseudo_ntk")
 class Implementation(enum.IntEnum):
     """How the real empirical NTK of the realified network is computed.
 
+    * `AUTO` (0, the default): `STRUCTURED` for networks built from
+      `nt_complex.stax` layers, `NTK_VECTOR_PRODUCTS` for any other function.
     * `JACOBIAN_CONTRACTION` (1): materialise the Jacobians of both inputs
       over all real coordinates, then contract them (NT implementation 1).
     * `NTK_VECTOR_PRODUCTS` (2): Jacobian-free; one VJP + JVP per output
-      entry, never storing a Jacobian (NT implementation 2). The default: it
-      is faster and far lighter in memory for wide networks (see
-      `docs/empirical.md` for the measured ratios).
+      entry, never storing a Jacobian (NT implementation 2).
+    * `STRUCTURED` (3): per layer, from each layer's inputs and output
+      cotangents (`nt_complex.empirical_structured`); fully connected layers
+      never form their Jacobian. Only for `nt_complex.stax` networks (which
+      are batch-independent, so `vmap_axes` is not needed); a foreign
+      layer's parameters fall back to reverse mode.
+
+    `docs/empirical.md` has the measured speed of each.
     """
 
+    AUTO = 0
     JACOBIAN_CONTRACTION = 1
     NTK_VECTOR_PRODUCTS = 2
+    STRUCTURED = 3
 
 
-DEFAULT_IMPLEMENTATION = Implementation.NTK_VECTOR_PRODUCTS
+DEFAULT_IMPLEMENTATION = Implementation.AUTO
 
 
 class EmpiricalKernel(NamedTuple):
@@ -150,14 +161,21 @@ def _shift_vmap_axes(vmap_axes):
     return (in_axes, out_axes, kwargs_axes)
 
 
-def _canonical_implementation(implementation) -> Implementation:
+def _canonical_implementation(implementation, f: ApplyFn) -> Implementation:
     try:
-        return Implementation(int(implementation))
+        implementation = Implementation(int(implementation))
     except (ValueError, TypeError):
         raise ValueError(
-            "implementation must be 1 (JACOBIAN_CONTRACTION) or 2 (NTK_VECTOR_PRODUCTS); "
-            f"got {implementation!r}. NT's 0 (AUTO) and 3 (STRUCTURED_DERIVATIVES) do not "
-            "run on the pinned jax and are not offered.") from None
+            "implementation must be 0 (AUTO), 1 (JACOBIAN_CONTRACTION), 2 "
+            f"(NTK_VECTOR_PRODUCTS) or 3 (STRUCTURED); got {implementation!r}.") from None
+    if implementation == Implementation.AUTO:
+        return Implementation.STRUCTURED if is_probeable(f) else Implementation.NTK_VECTOR_PRODUCTS
+    if implementation == Implementation.STRUCTURED and not is_probeable(f):
+        raise ValueError(
+            "implementation=3 (STRUCTURED) needs the apply_fn of a network built only "
+            "from nt_complex.stax layers (its layers report their inputs and cotangents); "
+            "for any other function use implementation=1 or 2.")
+    return implementation
 
 
 def _realified(f: ApplyFn, complex_output: bool) -> ApplyFn:
@@ -195,7 +213,7 @@ class _Realification:
                              _canonical_axes(diagonal_axes, "diagonal_axes"), vmap_axes)}
         t, d, _ = self.axes[False]
         self.axes[True] = (_shift_negative(t), _shift_negative(d), _shift_vmap_axes(vmap_axes))
-        self.implementation = _canonical_implementation(implementation) if ntk else None
+        self.implementation = _canonical_implementation(implementation, f) if ntk else None
         self._fns: dict = {}
 
     def _fn(self, complex_output: bool, kind: str) -> Callable:
@@ -203,7 +221,9 @@ class _Realification:
         if key not in self._fns:
             trace, diag, vmap = self.axes[complex_output]
             f_real = _realified(self.f, complex_output)
-            if kind == "ntk":
+            if kind == "ntk" and self.implementation == Implementation.STRUCTURED:
+                fn = structured_ntk_fn(f_real, trace, diag)
+            elif kind == "ntk":
                 fn = nt.empirical_ntk_fn(
                     f_real, trace_axes=trace, diagonal_axes=diag, vmap_axes=vmap,
                     implementation=nt.NtkImplementation(int(self.implementation)))

@@ -24,7 +24,8 @@ from nt_complex.empirical import (empirical_kernel_fn, empirical_nngp_fn,
                                   empirical_ntk_fn)
 
 RTOL = 1e-12
-IMPLEMENTATIONS = (1, 2)
+IMPLEMENTATIONS = (1, 2, 3)  # 3 (STRUCTURED): nt_complex.stax networks only
+ANY_FUNCTION = (1, 2)
 
 
 def _complex_normal(seed: int, shape) -> jnp.ndarray:
@@ -193,7 +194,7 @@ def test_complex_mlp_every_axes_combination(trace_axes, diagonal_axes, vmap_axes
     assert np.max(np.abs(ref["pseudo_ntk"])) > 1e-2  # non-circular: pseudo-NTK is non-zero
 
 
-@pytest.mark.parametrize("implementation,vmap_axes", [(1, 0), (2, None)])
+@pytest.mark.parametrize("implementation,vmap_axes", [(1, 0), (2, None), (3, None)])
 @pytest.mark.parametrize("trace_axes,diagonal_axes", CNN_AXES)
 def test_complex_cnn_every_axes_combination(trace_axes, diagonal_axes, vmap_axes,
                                             implementation):
@@ -201,17 +202,23 @@ def test_complex_cnn_every_axes_combination(trace_axes, diagonal_axes, vmap_axes
     _check_all(f, params, x1, x2, trace_axes, diagonal_axes, vmap_axes, implementation)
 
 
-@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
-@pytest.mark.parametrize("name", sorted(NETWORKS))
-@pytest.mark.parametrize("trace_axes,diagonal_axes", [((-1,), ()), ((), (0,))])
+@pytest.mark.parametrize("name,implementation", [
+    (name, impl) for name in sorted(NETWORKS)
+    for impl in (ANY_FUNCTION if name == "complex_leaves" else IMPLEMENTATIONS)])
+@pytest.mark.parametrize("trace_axes,diagonal_axes", [((-1,), ()), ((), (0,)), ((0,), ())])
 def test_networks_against_direct_jacobian(name, trace_axes, diagonal_axes, implementation):
     f, params, x1, x2 = NETWORKS[name]()
     _check_all(f, params, x1, x2, trace_axes, diagonal_axes, 0, implementation)
 
 
-def test_x2_none_means_x1():
-    f, params, x1, _ = complex_mlp()
-    _check_all(f, params, x1, x1, (), (), None, 2, x2_arg=None)
+@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
+@pytest.mark.parametrize("network", [complex_mlp, complex_cnn, holomorphic_net])
+@pytest.mark.parametrize("trace_axes,diagonal_axes", [((), ()), ((-1,), ()), ((), (0, -1)),
+                                                      ((0,), ())])
+def test_x2_none_means_x1(network, trace_axes, diagonal_axes, implementation):
+    f, params, x1, _ = network()
+    _check_all(f, params, x1, x1, trace_axes, diagonal_axes, None, implementation,
+               x2_arg=None)
 
 
 @pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
@@ -242,7 +249,8 @@ def test_complex_leaf_counts_twice_vs_real_leaf_convention(implementation):
                                rtol=1e-13)
     kernel = lambda f: empirical_kernel_fn(f, (), implementation=implementation)
     real_leaves = kernel(apply_fn)(x1, x2, ("ntk", "pseudo_ntk"), params)
-    complex_leaves = kernel(complex_leaf_apply)(x1, x2, ("ntk", "pseudo_ntk"), as_complex)
+    complex_leaves = empirical_kernel_fn(complex_leaf_apply, (), implementation=min(
+        implementation, 2))(x1, x2, ("ntk", "pseudo_ntk"), as_complex)
     scale = np.max(np.abs(real_leaves.ntk))
     _assert_close(complex_leaves.ntk, 2 * real_leaves.ntk, "ntk", 2 * scale)
     _assert_close(complex_leaves.pseudo_ntk, 2 * real_leaves.pseudo_ntk, "pseudo_ntk",
@@ -302,10 +310,39 @@ def test_get_forms():
         kernel_fn(x1, x2, "cov1", params)
 
 
-@pytest.mark.parametrize("implementation", [0, 3, "fast"])
-def test_rejects_broken_or_unknown_implementations(implementation):
-    with pytest.raises(ValueError, match="implementation must be 1"):
+@pytest.mark.parametrize("implementation", [4, -1, "fast"])
+def test_rejects_unknown_implementations(implementation):
+    with pytest.raises(ValueError, match="implementation must be 0"):
         empirical_ntk_fn(lambda p, x: p * x, implementation=implementation)
+
+
+def test_structured_needs_an_nt_complex_network():
+    with pytest.raises(ValueError, match="implementation=3 .* nt_complex.stax"):
+        empirical_ntk_fn(lambda p, x: p * x, implementation=3)
+    mixed = stax.serial(stax.Dense(3), nt.stax.Relu(), stax.Dense(1))[1]  # foreign layer
+    with pytest.raises(ValueError, match="implementation=3"):
+        empirical_ntk_fn(mixed, implementation=3)
+
+
+def test_auto_is_structured_for_stax_networks_and_products_otherwise():
+    f, params, x1, x2 = complex_mlp()
+    auto = empirical_kernel_fn(f, ())(x1, x2, ("ntk", "pseudo_ntk"), params)
+    structured = empirical_kernel_fn(f, (), implementation=3)(x1, x2, ("ntk", "pseudo_ntk"),
+                                                                params)
+    for a, b in zip(auto, structured):
+        np.testing.assert_array_equal(a, b)
+    g, p, y1, y2 = complex_leaf_net()
+    np.testing.assert_array_equal(empirical_ntk_fn(g)(y1, y2, p),
+                                  empirical_ntk_fn(g, implementation=2)(y1, y2, p))
+
+
+def test_structured_rejects_batch_softmax():
+    init_fn, apply_fn, _ = stax.serial(stax.Dense(3), stax.Softmax(axis=0))
+    x = _complex_normal(20, (2, 4))
+    _, params = init_fn(jax.random.PRNGKey(21), x.shape)
+    with pytest.raises(ValueError, match="batch axis"):
+        empirical_ntk_fn(apply_fn)(x, None, params)
+    assert empirical_ntk_fn(apply_fn, implementation=1)(x, None, params).shape == (2, 2)
 
 
 def test_rejects_tuple_outputs():

@@ -64,7 +64,7 @@ def _direct_ntk(apply_fn, params, x):
     return jnp.einsum("akp,blp->abkl", flat, flat)
 
 
-@pytest.mark.parametrize("implementation", [1, 2])
+@pytest.mark.parametrize("implementation", [1, 2, 3])
 def test_softmax_classifier_empirical_ntk_blocks(implementation):
     init_fn, apply_fn, _ = classifier()
     x = _inputs(2)

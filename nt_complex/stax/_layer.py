@@ -18,6 +18,7 @@ from neural_tangents import stax as nt_stax
 
 from nt_complex import _nt
 from nt_complex.kernel import ComplexKernel, canonical_get, input_kernel, kernel_namedtuple
+from nt_complex.probe import mark_probeable
 
 Get = Union[None, str, Sequence[str]]
 Layer = tuple[Callable, Callable, Callable]
@@ -112,7 +113,7 @@ def build_layer(name: str, init_fn: Callable, apply_fn: Callable,
         return init_fn, apply_fn, rule
     layer_fn.__name__ = name
     init_fn, apply_fn, kernel_any = nt_stax.layer(layer_fn)()
-    return init_fn, apply_fn, wrap_kernel_fn(kernel_any)
+    return init_fn, mark_probeable(apply_fn), wrap_kernel_fn(kernel_any)
 
 
 def complex_layer(layer_fn: Callable[..., Layer]) -> Callable[..., Layer]:

@@ -12,9 +12,17 @@ import jax.numpy as jnp
 from neural_tangents import stax as nt_stax
 
 from nt_complex.kernel import PSEUDO_OF, ComplexKernel
+from nt_complex.probe import is_probeable, mark_probeable
 from nt_complex.stax._layer import Layer, complex_layer, guard_foreign, wrap_kernel_fn
 
 __all__ = ["serial", "parallel", "FanOut", "FanInSum", "FanInConcat"]
+
+
+def _mark_if_all_ours(apply_fn, layers):
+    """The structured empirical NTK may probe a combination of our layers only."""
+    if all(is_probeable(layer[1]) for layer in layers):
+        mark_probeable(apply_fn)
+    return apply_fn
 
 
 def serial(*layers: Layer) -> Layer:
@@ -32,7 +40,7 @@ def serial(*layers: Layer) -> Layer:
     if not layers:
         raise ValueError("serial needs at least one layer.")
     init_fn, apply_fn, kernel_any = nt_stax.serial(*map(guard_foreign, layers))
-    return init_fn, apply_fn, wrap_kernel_fn(kernel_any)
+    return init_fn, _mark_if_all_ours(apply_fn, layers), wrap_kernel_fn(kernel_any)
 
 
 def parallel(*layers: Layer) -> Layer:
@@ -45,7 +53,7 @@ def parallel(*layers: Layer) -> Layer:
       ...     stax.FanInConcat())
     """
     init_fn, apply_fn, kernel_any = nt_stax.parallel(*map(guard_foreign, layers))
-    return init_fn, apply_fn, wrap_kernel_fn(kernel_any)
+    return init_fn, _mark_if_all_ours(apply_fn, layers), wrap_kernel_fn(kernel_any)
 
 
 def FanOut(num: int) -> Layer:
@@ -56,7 +64,7 @@ def FanOut(num: int) -> Layer:
       >>> init_fn, apply_fn, kernel_fn = stax.FanOut(2)
     """
     init_fn, apply_fn, kernel_any = nt_stax.FanOut(num)
-    return init_fn, apply_fn, wrap_kernel_fn(kernel_any)
+    return init_fn, mark_probeable(apply_fn), wrap_kernel_fn(kernel_any)
 
 
 def _check_branches(ks, name: str):

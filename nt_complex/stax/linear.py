@@ -26,6 +26,7 @@ from nt_complex import _nt
 from nt_complex._validation import check_choice, check_pseudo_ratio, check_std
 from nt_complex.gaussian import times
 from nt_complex.kernel import ComplexKernel
+from nt_complex.probe import DenseMetric, probed_layer
 from nt_complex.stax._layer import complex_layer
 
 __all__ = ["Dense", "Conv", "AvgPool", "GlobalAvgPool", "Flatten", "Identity",
@@ -194,7 +195,7 @@ def Dense(out_dim: int, W_std: float = 1.0, b_std: Optional[float] = None,
             params["b"] = b_mix.sample(k_b, (out_dim,), b_scale)
         return tuple(input_shape[:-1]) + (out_dim,), params
 
-    def apply_fn(params, inputs, **kwargs):
+    def compute(params, inputs):
         x, w = _complex_matmul_dtype(inputs, W_mix.combine(params["W"]))
         out = jnp.matmul(x, w, precision=lax.Precision.HIGHEST)
         if parameterization == "ntk":
@@ -203,6 +204,16 @@ def Dense(out_dim: int, W_std: float = 1.0, b_std: Optional[float] = None,
             b = b_mix.combine(params["b"])
             out = out + (b_std * b if parameterization == "ntk" else b)
         return out
+
+    def apply_fn(params, inputs, **kwargs):
+        metric = None
+        if jnp.ndim(inputs) == 2:  # (batch, features): the NTK factorises
+            w_scale = W_std ** 2 / inputs.shape[-1] if parameterization == "ntk" else 1.0
+            b_scale = 0.0 if b_std is None else (
+                b_std ** 2 if parameterization == "ntk" else 1.0)
+            metric = DenseMetric(w_scale, w_scale * W_mix.ratio, b_scale,
+                                 b_scale * b_mix.ratio)
+        return probed_layer(kwargs, compute, params, inputs, metric)
 
     @nt_stax.requires(batch_axis=0, channel_axis=-1, diagonal_spatial=nt_stax.Diagonal())
     def rule(k: ComplexKernel, **kwargs) -> ComplexKernel:
@@ -304,7 +315,7 @@ def Conv(out_chan: int, filter_shape: Sequence[int],
                                         dimension_numbers=dimension_numbers,
                                         precision=lax.Precision.HIGHEST)
 
-    def apply_fn(params, inputs, **kwargs):
+    def compute(params, inputs):
         out = _conv(inputs, W_mix.combine(params["W"]))
         if parameterization == "ntk":
             out = out * (W_std / math.sqrt(inputs.shape[-1] * filter_size))
@@ -312,6 +323,9 @@ def Conv(out_chan: int, filter_shape: Sequence[int],
             b = b_mix.combine(params["b"])
             out = out + (b_std * b if parameterization == "ntk" else b)
         return out
+
+    def apply_fn(params, inputs, **kwargs):
+        return probed_layer(kwargs, compute, params, inputs)
 
     @nt_stax.requires(batch_axis=0, channel_axis=-1,
                       diagonal_spatial=nt_stax.Diagonal(output=nt_stax.Bool.NO))

@@ -9,6 +9,7 @@ from neural_tangents import stax as nt_stax
 
 from nt_complex._validation import check_choice
 from nt_complex.kernel import ComplexKernel
+from nt_complex.probe import PROBE_KWARG
 from nt_complex.stax._layer import Layer, build_layer
 
 __all__ = ["Softmax", "SOFTMAX_KERNEL_MESSAGE"]
@@ -50,6 +51,11 @@ def Softmax(axis: int = -1, part: str = "abs") -> Layer:
         return input_shape, ()
 
     def apply_fn(params, inputs, **kwargs):
+        if PROBE_KWARG in kwargs and axis % jnp.ndim(inputs) == 0:
+            raise ValueError(
+                f"Softmax(axis={axis}) normalises over the batch axis, so examples are "
+                "not independent and the structured empirical NTK does not apply; "
+                "pass implementation=1 or 2 to the empirical kernel function.")
         if jnp.iscomplexobj(inputs):
             inputs = jnp.abs(inputs) if part == "abs" else jnp.real(inputs)
         return jax.nn.softmax(inputs, axis=axis)
