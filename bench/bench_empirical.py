@@ -2,8 +2,10 @@
 
 Compares, in one run (in JAX's default precision: float64 under `make bench`,
 which sets JAX_ENABLE_X64=1; NT's reference figures were float32):
-* ours, implementation 1 (Jacobian contraction) and 2 (NTK-vector products),
-  on a complex MLP (2 hidden layers, 10 outputs) and a small complex CNN;
+* ours: implementation 3 (structured, the default for `nt_complex.stax`
+  networks), 2 (NTK-vector products, the default for any other JAX function)
+  and 1 (Jacobian contraction) on a complex MLP (2 hidden layers, 10 outputs)
+  and a small complex CNN;
 * a naive baseline: materialise `J` over all real coordinates, then `J J^H`;
 * NT implementation 2 and 3 (structured derivatives) on the equivalent *real*
   network with about the same number of real parameters. NT's implementation 3
@@ -19,8 +21,6 @@ which sets JAX_ENABLE_X64=1; NT's reference figures were float32):
 from __future__ import annotations
 
 import math
-import time
-
 import jax
 import jax.numpy as jnp
 import neural_tangents as nt
@@ -29,6 +29,8 @@ import numpy as np
 from nt_complex import stax
 from nt_complex.empirical import empirical_ntk_fn, split_complex_leaves, join_complex_leaves
 from nt_complex.monte_carlo import monte_carlo_kernel_fn
+
+from bench.timing import steady_time
 
 
 def _enable_nt_structured_derivatives() -> None:
@@ -40,14 +42,8 @@ def _enable_nt_structured_derivatives() -> None:
     ad.config = jax.config
 
 
-def _time(fn, repeats: int = 2) -> float:
-    jax.block_until_ready(fn())  # compile + warm up
-    best = math.inf
-    for _ in range(repeats):
-        start = time.perf_counter()
-        jax.block_until_ready(fn())
-        best = min(best, time.perf_counter() - start)
-    return best
+def _time(fn) -> float:
+    return steady_time(fn, repeats=2)[1]
 
 
 def _naive_ntk(apply_fn):
@@ -73,20 +69,16 @@ def _n_real_params(params) -> int:
 
 
 def _networks(quick: bool):
-    # Full mode: N=32 for the MLP kernels (not the issue's 128): the naive
-    # baseline's Jacobian at N=128 is 128*10*2 x 543k float64 = 11 GB.
-    width, n_mlp, n_cnn, chan = (128, 16, 8, 8) if quick else (512, 32, 32, 16)
-    key = jax.random.PRNGKey(0)
+    """(name, complex net, inputs, real net, with naive/impl-1 rows?)."""
+    # N=32 for the rows with the naive baseline: its Jacobian at N=128 would be
+    # 128*10*2 x 543k float64 = 11 GB. The issue's N=128 MLP gets its own rows.
+    width, n_small, n_mlp, n_cnn, chan = (128, 16, 32, 8, 8) if quick else (512, 32, 128, 32, 16)
     d = 8
-    xr = jax.random.normal(key, (n_mlp, d, 2))
-    x_mlp = (xr[..., 0] + 1j * xr[..., 1])
     mlp = stax.serial(stax.Dense(width), stax.CReLU(), stax.Dense(width), stax.CReLU(),
                       stax.Dense(10))
     real_width = int(round(width * math.sqrt(2)))  # ~ the same number of real parameters
     real_mlp = nt.stax.serial(nt.stax.Dense(real_width), nt.stax.Relu(),
                               nt.stax.Dense(real_width), nt.stax.Relu(), nt.stax.Dense(10))
-    xc = jax.random.normal(key, (n_cnn, 8, 8, 3, 2))
-    x_cnn = (xc[..., 0] + 1j * xc[..., 1])
     cnn = stax.serial(stax.Conv(chan, (3, 3), padding="SAME"), stax.CReLU(),
                       stax.Conv(chan, (3, 3), padding="SAME"), stax.CReLU(),
                       stax.Flatten(), stax.Dense(10))
@@ -94,33 +86,45 @@ def _networks(quick: bool):
     real_cnn = nt.stax.serial(nt.stax.Conv(real_chan, (3, 3), padding="SAME"), nt.stax.Relu(),
                               nt.stax.Conv(real_chan, (3, 3), padding="SAME"), nt.stax.Relu(),
                               nt.stax.Flatten(), nt.stax.Dense(10))
-    return [(f"complex MLP 2x{width}, N={n_mlp}", mlp, x_mlp, real_mlp),
-            (f"complex CNN 2x{chan}ch 8x8, N={n_cnn}", cnn, x_cnn, real_cnn)]
+    return [(f"complex MLP 2x{width}, N={n_small}", mlp, _inputs((n_small, d)), real_mlp, True),
+            (f"complex MLP 2x{width}, N={n_mlp}", mlp, _inputs((n_mlp, d)), real_mlp, False),
+            (f"complex CNN 2x{chan}ch 8x8, N={n_cnn}", cnn, _inputs((n_cnn, 8, 8, 3)),
+             real_cnn, True)]
 
 
-def _kernel_rows(name, net, x, real_net) -> list[list[str]]:
+def _inputs(shape) -> jnp.ndarray:
+    parts = jax.random.normal(jax.random.PRNGKey(0), shape + (2,))
+    return parts[..., 0] + 1j * parts[..., 1]
+
+
+def _kernel_rows(name, net, x, real_net, with_naive: bool) -> list[list[str]]:
     init_fn, apply_fn, _ = net
     _, params = init_fn(jax.random.PRNGKey(1), x.shape)
     x_real = jnp.concatenate([jnp.real(x), jnp.imag(x)], -1)
     r_init, r_apply, _ = real_net
     _, r_params = r_init(jax.random.PRNGKey(2), x_real.shape)
-    naive_fn = _naive_ntk(apply_fn)
-    ours = {impl: empirical_ntk_fn(apply_fn, (), vmap_axes=0, implementation=impl)
-            for impl in (1, 2)}
-    times = {
-        "naive J J^H (ours, realified)": _time(lambda: naive_fn(x, params)),
-        "ours impl 1 (Jacobian contraction)": _time(lambda: ours[1](x, None, params)),
-        "ours impl 2 (NTK-vector products, default)": _time(lambda: ours[2](x, None, params)),
-    }
+    as_plain_jax = lambda p, x: apply_fn(p, x)  # not an nt_complex.stax network
+    ours = {
+        "ours impl 3 (structured; default for nt_complex.stax)":
+            empirical_ntk_fn(apply_fn, ()),
+        "ours impl 2 (NTK-vector products; default for any JAX function)":
+            empirical_ntk_fn(as_plain_jax, (), vmap_axes=0)}
+    if with_naive:
+        ours["ours impl 1 (Jacobian contraction)"] = empirical_ntk_fn(
+            apply_fn, (), vmap_axes=0, implementation=1)
+    times = {method: _time(lambda: fn(x, None, params)) for method, fn in ours.items()}
+    if with_naive:
+        naive_fn = _naive_ntk(apply_fn)
+        times["naive J J^H (realified)"] = _time(lambda: naive_fn(x, params))
     for impl in (2, 3):
         fn = jax.jit(nt.empirical_ntk_fn(r_apply, (), vmap_axes=0, implementation=impl))
         times[f"NT impl {impl}, real net"] = _time(lambda: fn(x_real, None, r_params))
-    naive, nt3 = times["naive J J^H (ours, realified)"], times["NT impl 3, real net"]
+    naive, nt3 = times.get("naive J J^H (realified)"), times["NT impl 3, real net"]
     rows = []
     for method, t in times.items():
-        is_real = "real net" in method
-        n_params = _n_real_params(r_params if is_real else params)
-        rows.append([name, method, f"{n_params:,}", f"{t * 1e3:.1f}", f"{naive / t:.2f}",
+        n_params = _n_real_params(r_params if "real net" in method else params)
+        speed_up = "-" if naive is None else f"{naive / t:.2f}"
+        rows.append([name, method, f"{n_params:,}", f"{t * 1e3:.1f}", speed_up,
                      f"{t / nt3:.1f}"])
     return rows
 
@@ -129,27 +133,34 @@ def _monte_carlo_rows(quick: bool) -> list[list[str]]:
     width, n, counts = (128, 16, [1, 2, 4]) if quick else (512, 128, [1, 2, 4, 8, 16])
     init_fn, apply_fn, kernel_fn = stax.serial(
         stax.Dense(width), stax.CReLU(), stax.Dense(width), stax.CReLU(), stax.Dense(10))
-    xr = jax.random.normal(jax.random.PRNGKey(3), (n, 8, 2))
-    x = (xr[..., 0] + 1j * xr[..., 1])
+    x = _inputs((n, 8))
     analytic_fn = jax.jit(lambda x: kernel_fn(x, None, "ntk"))
     t_analytic = _time(lambda: analytic_fn(x))
     analytic = np.asarray(analytic_fn(x))
-    one = monte_carlo_kernel_fn(init_fn, apply_fn, jax.random.PRNGKey(5), 1, vmap_axes=0,
-                                progress=False)
-    per_sample = _time(lambda: one(x, None, "ntk"), repeats=1)
+    one = monte_carlo_kernel_fn(init_fn, apply_fn, jax.random.PRNGKey(5), 1, progress=False)
+    per_sample = _time(lambda: one(x, None, "ntk"))
+    r_init, r_apply, _ = nt.stax.serial(
+        nt.stax.Dense(round(width * math.sqrt(2))), nt.stax.Relu(),
+        nt.stax.Dense(round(width * math.sqrt(2))), nt.stax.Relu(), nt.stax.Dense(10))
+    x_real = jnp.concatenate([jnp.real(x), jnp.imag(x)], -1)
+    _, r_params = r_init(jax.random.PRNGKey(2), x_real.shape)
+    nt3 = jax.jit(nt.empirical_ntk_fn(r_apply, vmap_axes=0, implementation=3))
+    t_nt3 = _time(lambda: nt3(x_real, None, r_params))
     estimates = monte_carlo_kernel_fn(init_fn, apply_fn, jax.random.PRNGKey(4), counts,
-                                      vmap_axes=0, progress=False)(x, None, "ntk")
+                                      progress=False)(x, None, "ntk")
     errors = [np.linalg.norm(np.asarray(e) - analytic) / np.linalg.norm(analytic)
               for e in estimates]
     c = float(np.exp(np.mean(np.log(errors) + 0.5 * np.log(counts))))  # err = c / sqrt(n)
     n_needed = math.ceil((c / 0.01) ** 2)
     curve = ", ".join(f"{k}:{e:.3f}" for k, e in zip(counts, errors))
-    return [[f"complex MLP 2x{width}, N={n}", "analytic kernel_fn (ntk)", "-",
-             f"{t_analytic * 1e3:.1f}", "-", "-"],
-            [f"complex MLP 2x{width}, N={n}", "MC one sample (impl 2, traced)", "-",
-             f"{per_sample * 1e3:.1f}", "-", "-"],
-            [f"complex MLP 2x{width}, N={n}",
-             f"MC to 1% NTK error: ~{n_needed} samples (fit err={c:.2f}/sqrt(n); "
+    name = f"complex MLP 2x{width}, N={n}, traced NTK"
+    return [[name, "analytic kernel_fn (ntk)", "-", f"{t_analytic * 1e3:.1f}", "-",
+             f"{t_analytic / t_nt3:.2f}"],
+            [name, "NT impl 3, real net, one empirical NTK", "-", f"{t_nt3 * 1e3:.1f}", "-",
+             "1.0"],
+            [name, "MC one sample (init + structured empirical NTK)", "-",
+             f"{per_sample * 1e3:.1f}", "-", f"{per_sample / t_nt3:.1f}"],
+            [name, f"MC to 1% NTK error: ~{n_needed} samples (fit err={c:.2f}/sqrt(n); "
              f"measured {curve})", "-", f"{n_needed * per_sample * 1e3:.0f} (extrapolated)",
              "-", f"{n_needed * per_sample / t_analytic:.0f}x analytic"]]
 
@@ -162,8 +173,8 @@ def run(quick: bool = False) -> str:
     """
     _enable_nt_structured_derivatives()
     rows = []
-    for name, net, x, real_net in _networks(quick):
-        rows += _kernel_rows(name, net, x, real_net)
+    for network in _networks(quick):
+        rows += _kernel_rows(*network)
     rows += _monte_carlo_rows(quick)
     header = ["network", "method", "real params", "time (ms)", "speed-up vs naive",
               "time / NT impl 3"]

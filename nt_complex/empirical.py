@@ -195,12 +195,16 @@ def _hermitian_and_pseudo(gram: jnp.ndarray) -> tuple[jnp.ndarray, jnp.ndarray]:
     return lax.complex(a + d, c - b), lax.complex(a - d, b + c)
 
 
-def _output_is_complex(f: ApplyFn, params, x1, kwargs) -> bool:
-    out = jax.eval_shape(lambda p, x: f(p, x, **kwargs), params, x1)
-    if not isinstance(out, jax.ShapeDtypeStruct):
-        raise TypeError("nt_complex empirical kernels need `f` to return a single "
-                        f"array; got a {type(out).__name__} of outputs.")
-    return jnp.issubdtype(out.dtype, jnp.complexfloating)
+def _output_is_complex(f: ApplyFn, params, inputs, kwargs) -> bool:
+    """True if `f` returns complex outputs on any of `inputs` (e.g. a real
+    network gives real outputs on real `x1` but complex ones on complex `x2`)."""
+    def is_complex(x) -> bool:
+        out = jax.eval_shape(lambda p, x: f(p, x, **kwargs), params, x)
+        if not isinstance(out, jax.ShapeDtypeStruct):
+            raise TypeError("nt_complex empirical kernels need `f` to return a single "
+                            f"array; got a {type(out).__name__} of outputs.")
+        return jnp.issubdtype(out.dtype, jnp.complexfloating)
+    return any([is_complex(x) for x in inputs if x is not None])
 
 
 class _Realification:
@@ -234,7 +238,7 @@ class _Realification:
 
     def __call__(self, kind: str, x1, x2, params, kwargs) -> tuple[jnp.ndarray, jnp.ndarray]:
         """(Hermitian, pseudo) kernel of kind `'nngp'` or `'ntk'`."""
-        complex_output = _output_is_complex(self.f, params, x1, kwargs)
+        complex_output = _output_is_complex(self.f, params, (x1, x2), kwargs)
         gram = self._fn(complex_output, kind)(x1, x2, split_complex_leaves(params), **kwargs)
         if complex_output:
             return _hermitian_and_pseudo(gram)

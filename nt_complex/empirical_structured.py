@@ -2,23 +2,25 @@
 
 The NTK is a sum over layers of `J_l(x1) J_l(x2)^T`, `J_l` the Jacobian of
 the outputs with respect to layer `l`'s real leaves. A probe (`nt_complex.probe`)
-gives, per example, each layer's inputs `x` and the cotangents of its output
-`z`: `u = d out/d Re z`, `v = d out/d Im z` (one reverse pass per output
+gives, per example, each linear layer's inputs `x` and the cotangents of its
+output `z`: `u = d out/d Re z`, `v = d out/d Im z` (one reverse pass per output
 entry, through the network only). With `w = u - i v`, a real leaf `theta`
-contributes `d out/d theta = Re(w . dz/dtheta)`.
+contributes `d out/d theta = Re(w . dz/d theta)`, and `Re(a) Re(b) =
+1/2 Re(a b + a conj(b))` turns the sum over a layer's leaves into (with the
+layer's `LinearStructure`: `s = kappa^2 sum|c_l|^2`, `t = kappa^2 sum c_l^2`):
 
-* Fully connected layers on `(batch, features)` inputs,
-  `z = kappa x.W(theta) + b(theta)` with `W = sum_l c_l theta_l`:
-  `Theta_W = 1/2 Re[kappa^2 sum|c_l|^2 (x1.conj x2)(w1.conj w2)
-                  + kappa^2 sum c_l^2 (x1.x2)(w1.w2)]` (the bias: `x = 1`),
-  so the `in x out` weights are never touched: the cost is that of the
-  cotangent Gram `w1.conj w2`, not of a Jacobian with `in x out` columns.
-* Other probed layers (convolutions, Dense on spatial inputs): the layer's
-  own parameter Jacobian, from one VJP of that layer alone per output entry.
-* Every leaf of `params` must belong to exactly one probed layer (checked;
-  networks with `nt.stax` layers are not probeable and never get here).
+* Dense on `(batch, features)` inputs, `z = kappa x.W + b`:
+  `Theta_l = 1/2 Re[(s x1.conj(x2) + s_b) w1.conj(w2) + (t x1.x2 + t_b) w1.w2]`,
+  so the `in x out` weights are never touched: the cost is the cotangent
+  Gram `w1.conj(w2)`, not a Jacobian with `in x out` columns.
+* Layers with positions `p` (Conv; Dense on spatial inputs),
+  `z[p] = kappa patches(x)[p].W + b`: with `A = sum_p w[p] (x) patches[p]`
+  and `B = sum_p w[p]`,
+  `Theta_l = 1/2 Re[s A1.conj(A2) + t A1.A2 + s_b B1.conj(B2) + t_b B1.B2]`.
 
-The result is the real NTK of the realified network `f_real` (outputs stacked
+Every leaf of `params` must belong to exactly one probed layer (checked;
+networks with `nt.stax` layers are not probeable and never get here). The
+result is the real NTK of the realified network `f_real` (outputs stacked
 `[Re f, Im f]`) in NT's layout, with `trace_axes` / `diagonal_axes` applied
 inside the contractions (a traced axis is summed before the Gram is formed).
 """
@@ -28,13 +30,13 @@ from __future__ import annotations
 import math
 import string
 from collections.abc import Callable, Sequence
-from typing import Any, NamedTuple, Optional
+from typing import NamedTuple, Optional
 
 import jax
 import jax.numpy as jnp
 from jax import lax
 
-from nt_complex.probe import PROBE_KWARG, DenseMetric, Probe
+from nt_complex.probe import PROBE_KWARG, LinearStructure, Probe
 
 __all__ = ["structured_ntk_fn"]
 
@@ -44,35 +46,30 @@ _HIGHEST = lax.Precision.HIGHEST
 class _Layer(NamedTuple):
     """What the plan knows of one probed layer (static)."""
 
-    compute: Callable
-    params: Any
-    dense: Optional[DenseMetric]
-    complex_out: bool
+    structure: LinearStructure
+    flat: bool  # Dense on (batch, features): no positions
 
 
 def _real_dtype(dtype) -> jnp.dtype:
     return jnp.finfo(dtype).dtype
 
 
-def _plan(f_real: Callable, leaves: list, treedef, x_one, kwargs) -> tuple[_Layer, ...]:
+def _plan(f_real: Callable, params, x_one, kwargs) -> tuple[_Layer, ...]:
     """The probed layers, each owning distinct leaves that together are all of
     `params` (checked by identity, within one trace)."""
+    leaves = jax.tree_util.tree_leaves(params)
     index_of = {id(leaf): i for i, leaf in enumerate(leaves)}
     probe = Probe()
-    f_real(jax.tree_util.tree_unflatten(treedef, leaves), x_one,
-           **kwargs, **{PROBE_KWARG: probe})
-    layers, owned = [], []
-    for record in probe.records:
-        found = [index_of.get(id(leaf)) for leaf in jax.tree_util.tree_leaves(record.params)]
-        owned += found
-        layers.append(_Layer(record.compute, record.params, record.dense,
-                             jnp.issubdtype(record.out.dtype, jnp.complexfloating)))
+    f_real(params, x_one, **kwargs, **{PROBE_KWARG: probe})
+    owned = [index_of.get(id(leaf)) for record in probe.records
+             for leaf in jax.tree_util.tree_leaves(record.params)]
     if None in owned or sorted(owned) != list(range(len(leaves))):
         raise ValueError(
             "structured NTK: the layers' parameters are not exactly the leaves of `params`, "
             "each used by one layer (shared, constant or extra parameters); use "
             "implementation=1 or 2.")
-    return tuple(layers)
+    return tuple(_Layer(r.structure, r.structure.patches(r.inputs).ndim == 2)
+                 for r in probe.records)
 
 
 def _flatten_outputs(a: jnp.ndarray, out_ndim: int) -> jnp.ndarray:
@@ -81,7 +78,7 @@ def _flatten_outputs(a: jnp.ndarray, out_ndim: int) -> jnp.ndarray:
 
 
 def _example_factors(f_real, layers: tuple[_Layer, ...], params, x_one, kwargs) -> list:
-    """Per layer and example: `(w, x)` for dense layers, the Jacobian otherwise."""
+    """Per layer, for one example: `(w, x)` (flat Dense) or `(A, B)` (see module doc)."""
     recorder = Probe()
     out_ndim = f_real(params, x_one, **kwargs, **{PROBE_KWARG: recorder}).ndim - 1
     deltas = [tuple(jnp.zeros(r.out.shape, _real_dtype(r.out.dtype))
@@ -97,30 +94,18 @@ def _example_factors(f_real, layers: tuple[_Layer, ...], params, x_one, kwargs) 
     cotangents, inputs = jax.jacrev(perturbed, has_aux=True)(deltas)
     factors = []
     for layer, cot, x in zip(layers, cotangents, inputs):
-        if layer.dense is not None:
-            u = _flatten_outputs(cot[0], out_ndim)
-            w = lax.complex(u, -_flatten_outputs(cot[1], out_ndim)) if len(cot) == 2 else u
-            factors.append((w, x.reshape(-1)))  # d out/d theta = Re(w . dz/d theta)
-        else:
-            factors.append(_layer_jacobian(layer, x, cot, out_ndim))
+        # cot: (*out, 1, *positions, m) for d/d Re z (and d/d Im z).
+        w = cot[0] if len(cot) == 1 else lax.complex(cot[0], -cot[1])
+        patches = layer.structure.patches(x)[0]  # (*positions, q)
+        if layer.flat:
+            factors.append((_flatten_outputs(w, out_ndim), patches))
+            continue
+        w = w.reshape(w.shape[:out_ndim] + (-1, w.shape[-1]))  # (*out, P, m)
+        patches = patches.reshape(-1, patches.shape[-1])  # (P, q)
+        a = jnp.einsum("...pm,pq->...qm", w, patches.astype(jnp.result_type(w, patches)),
+                       precision=_HIGHEST)
+        factors.append((_flatten_outputs(a, out_ndim), jnp.sum(w, axis=-2)))
     return factors
-
-
-def _layer_jacobian(layer: _Layer, x, cot, out_ndim: int) -> jnp.ndarray:
-    """`d out / d theta_l` `(*out, P_l)` from one VJP of the layer per entry."""
-    def real_out(p):
-        z = layer.compute(p, x)
-        return (jnp.real(z), jnp.imag(z)) if layer.complex_out else (z,)
-
-    _, vjp = jax.vjp(real_out, layer.params)
-    out_shape = cot[0].shape[:out_ndim]
-    flat = tuple(c.reshape((-1,) + c.shape[out_ndim:]) for c in cot)
-    grads = jax.vmap(lambda *c: _concat_leaves(vjp(tuple(c))[0]))(*flat)
-    return grads.reshape(out_shape + (-1,))
-
-
-def _concat_leaves(tree) -> jnp.ndarray:
-    return jnp.concatenate([jnp.ravel(a) for a in jax.tree_util.tree_leaves(tree)])
 
 
 class _Gram(NamedTuple):
@@ -208,14 +193,14 @@ def structured_ntk_fn(f_real: Callable, trace_axes: Sequence[int],
       (3, 3)
     """
     def ntk_fn(x1, x2, params, **kwargs) -> jnp.ndarray:
-        leaves, treedef = jax.tree_util.tree_flatten(params)
+        leaves = jax.tree_util.tree_leaves(params)
         first = jax.tree_util.tree_map(lambda a: a[:1], x1)
         out = jax.eval_shape(lambda p, x: f_real(p, x, **kwargs), params, first)
         trace = _canonical(trace_axes, out.ndim, "trace_axes")
         diagonal = _canonical(diagonal_axes, out.ndim, "diagonal_axes")
         if set(trace) & set(diagonal):
             raise ValueError("trace_axes and diagonal_axes must not share an axis.")
-        layers = _plan(f_real, leaves, treedef, first, kwargs)
+        layers = _plan(f_real, params, first, kwargs)
 
         def factors_of(x):
             def one(x_single):
@@ -231,10 +216,8 @@ def structured_ntk_fn(f_real: Callable, trace_axes: Sequence[int],
         total = gram(jnp.zeros((n1,) + out.shape[1:] + (0,), out.dtype),
                      jnp.zeros((n2,) + out.shape[1:] + (0,), out.dtype))
         for layer, f1, f2 in zip(layers, factors1, factors2):
-            if layer.dense is not None:
-                total = total + _dense_term(layer.dense, f1, None if x2 is None else f2, gram)
-            else:
-                total = total + gram(f1, f2)
+            term = _flat_term if layer.flat else _positional_term
+            total = total + term(layer.structure, f1, None if x2 is None else f2, gram)
         sizes = (n1,) + out.shape[1:]
         return gram.finish(total) / math.prod(sizes[a] for a in trace)
 
@@ -244,7 +227,7 @@ def structured_ntk_fn(f_real: Callable, trace_axes: Sequence[int],
 def _cotangent_grams(w1, w2: Optional[jnp.ndarray], gram: _Gram):
     """`(w1 . conj w2, w1 . w2)` from three (`w2 is None`: same inputs) or
     four real contractions, instead of four per complex product."""
-    if not jnp.iscomplexobj(w1):
+    if not (jnp.iscomplexobj(w1) or jnp.iscomplexobj(w2)):  # real layer outputs
         same = gram(w1, w1 if w2 is None else w2)
         return same, same
     r1, i1 = jnp.real(w1), jnp.imag(w1)
@@ -257,18 +240,32 @@ def _cotangent_grams(w1, w2: Optional[jnp.ndarray], gram: _Gram):
     return lax.complex(rr + ii, ir - ri), lax.complex(rr - ii, ir + ri)
 
 
-def _dense_term(metric: DenseMetric, f1, f2, gram: _Gram) -> jnp.ndarray:
+def _flat_term(structure: LinearStructure, f1, f2, gram: _Gram) -> jnp.ndarray:
     """`1/2 Re[(s X + s_b) (w1.conj w2) + (t Y + t_b) (w1.w2)]` (module doc);
     `f2=None` means the same inputs as `f1`."""
     w1, x1 = f1
     w2, x2 = (None, x1) if f2 is None else f2
-
     hermitian_w, pseudo_w = _cotangent_grams(w1, w2, gram)
-    hermitian = metric.weight * jnp.einsum("ai,bi->ab", x1, jnp.conj(x2),
-                                           precision=_HIGHEST) + metric.bias
+    hermitian = structure.weight * jnp.einsum("ai,bi->ab", x1, jnp.conj(x2),
+                                              precision=_HIGHEST) + structure.bias
     term = gram.weighted(hermitian, hermitian_w)
-    if metric.weight_pseudo != 0 or metric.bias_pseudo != 0:
-        pseudo = metric.weight_pseudo * jnp.einsum("ai,bi->ab", x1, x2,
-                                                   precision=_HIGHEST) + metric.bias_pseudo
+    if structure.weight_pseudo != 0 or structure.bias_pseudo != 0:
+        pseudo = structure.weight_pseudo * jnp.einsum(
+            "ai,bi->ab", x1, x2, precision=_HIGHEST) + structure.bias_pseudo
         term = term + gram.weighted(pseudo, pseudo_w)
     return 0.5 * jnp.real(term)
+
+
+def _positional_term(structure: LinearStructure, f1, f2, gram: _Gram) -> jnp.ndarray:
+    """`1/2 Re[s A1.conj A2 + t A1.A2 + s_b B1.conj B2 + t_b B1.B2]` (module doc)."""
+    total = 0.
+    for i, (scale, pseudo_scale) in enumerate(
+            ((structure.weight, structure.weight_pseudo),
+             (structure.bias, structure.bias_pseudo))):
+        if scale == 0:
+            continue
+        hermitian, pseudo = _cotangent_grams(f1[i], None if f2 is None else f2[i], gram)
+        total = total + scale * jnp.real(hermitian)
+        if pseudo_scale != 0:
+            total = total + jnp.real(pseudo_scale * pseudo)
+    return 0.5 * total

@@ -24,35 +24,37 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-__all__ = ["PROBE_KWARG", "DenseMetric", "Probe", "probed_layer", "mark_probeable",
+__all__ = ["PROBE_KWARG", "LinearStructure", "Probe", "probed_layer", "mark_probeable",
            "is_probeable"]
 
 PROBE_KWARG = "_nt_complex_probe"
 _PROBEABLE = "_nt_complex_probeable"
 
 
-class DenseMetric(NamedTuple):
-    """How a fully connected layer `z = kappa x.W(theta) + kappa_b b(theta)`
-    depends on its real leaves `theta`, per output unit.
+class LinearStructure(NamedTuple):
+    """How a linear layer depends on its real leaves `theta`.
 
-    With `W = sum_l c_l theta_l` (elementwise): `weight = kappa^2 sum_l |c_l|^2`,
-    `weight_pseudo = kappa^2 sum_l c_l^2`; the bias likewise (zeros if absent).
+    The layer computes `z[p, j] = kappa sum_q patches(x)[p, q] W[q, j] +
+    kappa_b b[j]` over positions `p` (none for a Dense layer on flat inputs),
+    with `W = sum_l c_l theta_l` elementwise (some fixed ordering of `q`), and
+    `weight = kappa^2 sum_l |c_l|^2`, `weight_pseudo = kappa^2 sum_l c_l^2`;
+    the bias likewise (zeros if absent).
     """
 
     weight: float
     weight_pseudo: complex
     bias: float
     bias_pseudo: complex
+    patches: Callable[[jnp.ndarray], jnp.ndarray]  # (batch, *positions, q)
 
 
 class Record(NamedTuple):
-    """One probed layer call: enough to rebuild its parameter Jacobian."""
+    """One probed layer call."""
 
-    compute: Callable[[Any, Any], jnp.ndarray]
     params: Any
     inputs: Any
     out: jax.ShapeDtypeStruct
-    dense: Optional[DenseMetric]
+    structure: LinearStructure
 
 
 class Probe:
@@ -76,10 +78,10 @@ class Probe:
         self.deltas = deltas
         self.records: list[Record] = []
 
-    def __call__(self, compute, params, inputs, out, dense: Optional[DenseMetric]):
+    def __call__(self, params, inputs, out, structure: LinearStructure):
         index = len(self.records)
-        self.records.append(Record(compute, params, inputs,
-                                   jax.ShapeDtypeStruct(out.shape, out.dtype), dense))
+        self.records.append(Record(params, inputs, jax.ShapeDtypeStruct(out.shape, out.dtype),
+                                   structure))
         if self.deltas is None:
             return out
         delta = self.deltas[index]
@@ -89,19 +91,20 @@ class Probe:
 
 
 def probed_layer(kwargs: dict, compute: Callable, params, inputs,
-                 dense: Optional[DenseMetric] = None) -> jnp.ndarray:
+                 structure: LinearStructure) -> jnp.ndarray:
     """`compute(params, inputs)`, recorded and perturbed when a `Probe` is passed.
 
     Example:
       >>> import jax.numpy as jnp
-      >>> probed_layer({}, lambda p, x: p * x, 2., jnp.ones(2)).tolist()
+      >>> structure = LinearStructure(1., 0., 0., 0., lambda x: x)
+      >>> probed_layer({}, lambda p, x: p * x, 2., jnp.ones(2), structure).tolist()
       [2.0, 2.0]
     """
     out = compute(params, inputs)
     probe = kwargs.get(PROBE_KWARG)
     if probe is None:
         return out
-    return probe(compute, params, inputs, out, dense)
+    return probe(params, inputs, out, structure)
 
 
 def mark_probeable(apply_fn: Callable) -> Callable:

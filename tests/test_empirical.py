@@ -170,11 +170,25 @@ def complex_leaf_net():
     return apply_fn, params, x1, x2
 
 
-complex_mlp, complex_cnn, holomorphic_net, complex_leaf_net = (
+def real_weights_mixed_inputs():
+    """Real weights: real outputs on the real x1, complex ones on the complex x2."""
+    init_fn, apply_fn, _ = stax.serial(
+        stax.Dense(5, W_pseudo=1., b_std=0.2, b_pseudo=1.), stax.CReLU(),
+        stax.Conv(2, (2,), padding="CIRCULAR", W_pseudo=1.), stax.Flatten(),
+        stax.Dense(2, W_pseudo=1.))
+    x1 = jax.random.normal(jax.random.PRNGKey(22), (3, 3, 4))
+    x2 = _complex_normal(23, (3, 3, 4))
+    _, params = init_fn(jax.random.PRNGKey(24), x1.shape)
+    return apply_fn, params, x1, x2
+
+
+complex_mlp, complex_cnn, holomorphic_net, complex_leaf_net, real_weights_mixed_inputs = (
     functools.lru_cache(maxsize=None)(net)
-    for net in (complex_mlp, complex_cnn, holomorphic_net, complex_leaf_net))
+    for net in (complex_mlp, complex_cnn, holomorphic_net, complex_leaf_net,
+                real_weights_mixed_inputs))
 NETWORKS = {"complex_mlp": complex_mlp, "holomorphic": holomorphic_net,
-            "complex_leaves": complex_leaf_net}
+            "complex_leaves": complex_leaf_net, "real_weights_mixed_inputs":
+            real_weights_mixed_inputs}
 #: CNN output (N, H, W, C): a representative subset of the 54 disjoint
 #: (trace_axes, diagonal_axes) pairs (every axis traced, diagonal, or kept at
 #: least once, negative spellings, batch diagonal).

@@ -26,7 +26,7 @@ from nt_complex import _nt
 from nt_complex._validation import check_choice, check_pseudo_ratio, check_std
 from nt_complex.gaussian import times
 from nt_complex.kernel import ComplexKernel
-from nt_complex.probe import DenseMetric, probed_layer
+from nt_complex.probe import LinearStructure, probed_layer
 from nt_complex.stax._layer import complex_layer
 
 __all__ = ["Dense", "Conv", "AvgPool", "GlobalAvgPool", "Flatten", "Identity",
@@ -154,6 +154,14 @@ def _check_linear_args(W_std, b_std, W_pseudo, b_pseudo, parameterization):
     return _Mixing(W_pseudo), _Mixing(b_pseudo), parameterization
 
 
+def _linear_structure(W_std, b_std, W_mix: _Mixing, b_mix: _Mixing, parameterization: str,
+                      fan_in: int, patches) -> LinearStructure:
+    """The structured empirical NTK's view of a Dense/Conv layer (`nt_complex.probe`)."""
+    weight = W_std ** 2 / fan_in if parameterization == "ntk" else 1.0
+    bias = 0.0 if b_std is None else (b_std ** 2 if parameterization == "ntk" else 1.0)
+    return LinearStructure(weight, weight * W_mix.ratio, bias, bias * b_mix.ratio, patches)
+
+
 def _complex_matmul_dtype(x, w):
     dtype = jnp.result_type(x.dtype, w.dtype)
     return x.astype(dtype), w.astype(dtype)
@@ -206,14 +214,9 @@ def Dense(out_dim: int, W_std: float = 1.0, b_std: Optional[float] = None,
         return out
 
     def apply_fn(params, inputs, **kwargs):
-        metric = None
-        if jnp.ndim(inputs) == 2:  # (batch, features): the NTK factorises
-            w_scale = W_std ** 2 / inputs.shape[-1] if parameterization == "ntk" else 1.0
-            b_scale = 0.0 if b_std is None else (
-                b_std ** 2 if parameterization == "ntk" else 1.0)
-            metric = DenseMetric(w_scale, w_scale * W_mix.ratio, b_scale,
-                                 b_scale * b_mix.ratio)
-        return probed_layer(kwargs, compute, params, inputs, metric)
+        structure = _linear_structure(W_std, b_std, W_mix, b_mix, parameterization,
+                                      fan_in=inputs.shape[-1], patches=lambda x: x)
+        return probed_layer(kwargs, compute, params, inputs, structure)
 
     @nt_stax.requires(batch_axis=0, channel_axis=-1, diagonal_spatial=nt_stax.Diagonal())
     def rule(k: ComplexKernel, **kwargs) -> ComplexKernel:
@@ -324,8 +327,16 @@ def Conv(out_chan: int, filter_shape: Sequence[int],
             out = out + (b_std * b if parameterization == "ntk" else b)
         return out
 
+    def patches(x):
+        x, lax_padding = _window_padding(x, filter_shape, strides, padding)
+        return lax.conv_general_dilated_patches(
+            x, filter_shape, strides, lax_padding, dimension_numbers=dimension_numbers,
+            precision=lax.Precision.HIGHEST)
+
     def apply_fn(params, inputs, **kwargs):
-        return probed_layer(kwargs, compute, params, inputs)
+        structure = _linear_structure(W_std, b_std, W_mix, b_mix, parameterization,
+                                      fan_in=inputs.shape[-1] * filter_size, patches=patches)
+        return probed_layer(kwargs, compute, params, inputs, structure)
 
     @nt_stax.requires(batch_axis=0, channel_axis=-1,
                       diagonal_spatial=nt_stax.Diagonal(output=nt_stax.Bool.NO))
