@@ -9,11 +9,12 @@ counts as two coordinates, its real and imaginary parts):
   of the traced axes).
 
 How (realification): every complex leaf is split into two real leaves, the
-outputs are stacked as `[Re f, Im f]` on a new last axis, and NT's public real
-empirical kernel (implementation 1 or 2; never NT's AUTO or structured
-derivatives, which fail on the pinned jax) runs on that real function with the
-user's `trace_axes` / `diagonal_axes` remapped so that the Re/Im axis is never
-traced. The 2x2 real blocks `A, B, C, D` assemble into
+outputs are stacked as `[Re f, Im f]` on a new last axis, and a real empirical
+NTK runs on that real function with the user's `trace_axes` /
+`diagonal_axes` remapped so that the Re/Im axis is never traced: NT's public
+implementation 1 or 2 (never NT's AUTO or structured derivatives, which fail on
+the pinned jax), or our structured one (`nt_complex.empirical_structured`,
+for `nt_complex.stax` networks). The 2x2 real blocks `A, B, C, D` assemble into
 `Theta = (A + D) + i (C - B)` and `Theta~ = (A - D) + i (B + C)`. Real outputs
 skip the stacking (then `Theta~ = Theta`).
 
@@ -35,6 +36,7 @@ import neural_tangents as nt
 from jax import lax
 
 from nt_complex.empirical_structured import structured_ntk_fn
+from nt_complex.jaxpr_probe import probed
 from nt_complex.kernel import canonical_get, kernel_namedtuple
 from nt_complex.probe import is_probeable
 
@@ -51,17 +53,19 @@ FIELDS = ("nngp", "ntk", "pseudo_nngp", "pseudo_ntk")
 class Implementation(enum.IntEnum):
     """How the real empirical NTK of the realified network is computed.
 
-    * `AUTO` (0, the default): `STRUCTURED` for networks built from
-      `nt_complex.stax` layers, `NTK_VECTOR_PRODUCTS` for any other function.
+    * `AUTO` (0, the default): `STRUCTURED` for `nt_complex.stax` networks and
+      for any function given `vmap_axes=0`, else `NTK_VECTOR_PRODUCTS`.
     * `JACOBIAN_CONTRACTION` (1): materialise the Jacobians of both inputs
       over all real coordinates, then contract them (NT implementation 1).
     * `NTK_VECTOR_PRODUCTS` (2): Jacobian-free; one VJP + JVP per output
       entry, never storing a Jacobian (NT implementation 2).
-    * `STRUCTURED` (3): per layer, from each layer's inputs and output
+    * `STRUCTURED` (3): per layer, from each linear layer's inputs and output
       cotangents (`nt_complex.empirical_structured`); fully connected layers
-      never form their Jacobian. Only for `nt_complex.stax` networks (which
-      are batch-independent, so `vmap_axes` is not needed); a foreign
-      layer's parameters fall back to reverse mode.
+      never form their Jacobian. The layers of `nt_complex.stax` report
+      themselves; in any other function they are found in the jaxpr
+      (`nt_complex.jaxpr_probe`), and parameters used otherwise fall back
+      to reverse mode. Examples must be independent: `nt_complex.stax`
+      networks are; for other functions pass `vmap_axes=0`.
 
     `docs/empirical.md` has the measured speed of each.
     """
@@ -161,21 +165,26 @@ def _shift_vmap_axes(vmap_axes):
     return (in_axes, out_axes, kwargs_axes)
 
 
-def _canonical_implementation(implementation, f: ApplyFn) -> Implementation:
+def _canonical_implementation(implementation, f: ApplyFn, vmap_axes) -> Implementation:
     try:
         implementation = Implementation(int(implementation))
     except (ValueError, TypeError):
         raise ValueError(
             "implementation must be 0 (AUTO), 1 (JACOBIAN_CONTRACTION), 2 "
             f"(NTK_VECTOR_PRODUCTS) or 3 (STRUCTURED); got {implementation!r}.") from None
+    independent = is_probeable(f) or _batch_axis_zero(vmap_axes)
     if implementation == Implementation.AUTO:
-        return Implementation.STRUCTURED if is_probeable(f) else Implementation.NTK_VECTOR_PRODUCTS
-    if implementation == Implementation.STRUCTURED and not is_probeable(f):
+        return Implementation.STRUCTURED if independent else Implementation.NTK_VECTOR_PRODUCTS
+    if implementation == Implementation.STRUCTURED and not independent:
         raise ValueError(
-            "implementation=3 (STRUCTURED) needs the apply_fn of a network built only "
-            "from nt_complex.stax layers (its layers report their inputs and cotangents); "
-            "for any other function use implementation=1 or 2.")
+            "implementation=3 (STRUCTURED) evaluates examples one at a time: it needs an "
+            "nt_complex.stax network, or vmap_axes=0 to declare that `f` treats the "
+            "examples (batch axis 0) independently.")
     return implementation
+
+
+def _batch_axis_zero(vmap_axes) -> bool:
+    return isinstance(vmap_axes, int) and vmap_axes == 0
 
 
 def _realified(f: ApplyFn, complex_output: bool) -> ApplyFn:
@@ -217,7 +226,8 @@ class _Realification:
                              _canonical_axes(diagonal_axes, "diagonal_axes"), vmap_axes)}
         t, d, _ = self.axes[False]
         self.axes[True] = (_shift_negative(t), _shift_negative(d), _shift_vmap_axes(vmap_axes))
-        self.implementation = _canonical_implementation(implementation, f) if ntk else None
+        self.implementation = (_canonical_implementation(implementation, f, vmap_axes)
+                               if ntk else None)
         self._fns: dict = {}
 
     def _fn(self, complex_output: bool, kind: str) -> Callable:
@@ -226,7 +236,8 @@ class _Realification:
             trace, diag, vmap = self.axes[complex_output]
             f_real = _realified(self.f, complex_output)
             if kind == "ntk" and self.implementation == Implementation.STRUCTURED:
-                fn = structured_ntk_fn(f_real, trace, diag)
+                fn = structured_ntk_fn(f_real if is_probeable(self.f) else probed(f_real),
+                                       trace, diag)
             elif kind == "ntk":
                 fn = nt.empirical_ntk_fn(
                     f_real, trace_axes=trace, diagonal_axes=diag, vmap_axes=vmap,
@@ -263,9 +274,11 @@ def empirical_ntk_fn(f: ApplyFn, trace_axes: Axes = (-1,), diagonal_axes: Axes =
       f: `f(params, x, **kwargs) -> array`, e.g. an `apply_fn`.
       trace_axes: output axes to trace (and divide by their size).
       diagonal_axes: output axes whose diagonal only is returned.
-      vmap_axes: as NT (`0` for batch-independent networks: faster).
-      implementation: 1 (Jacobian contraction) or 2 (NTK-vector products,
-        the default).
+      vmap_axes: as NT (`0` for batch-independent networks: faster);
+        implementations 1 and 2 only (`nt_complex.stax` networks are
+        batch-independent by construction).
+      implementation: `Implementation` or its int: 0 (AUTO, the default:
+        3 for `nt_complex.stax` networks, else 2), 1, 2 or 3.
 
     Example:
       >>> import jax, jax.numpy as jnp

@@ -54,22 +54,27 @@ def _real_dtype(dtype) -> jnp.dtype:
     return jnp.finfo(dtype).dtype
 
 
-def _plan(f_real: Callable, params, x_one, kwargs) -> tuple[_Layer, ...]:
-    """The probed layers, each owning distinct leaves that together are all of
-    `params` (checked by identity, within one trace)."""
+class _Plan(NamedTuple):
+    layers: tuple[_Layer, ...]
+    uncovered: tuple[int, ...]  # leaves seen by no probe: reverse mode
+
+
+def _plan(f_real: Callable, params, x_one, kwargs) -> _Plan:
+    """The probed layers (each owning distinct leaves of `params`, checked by
+    identity within one trace) and the leaves no probe saw."""
     leaves = jax.tree_util.tree_leaves(params)
     index_of = {id(leaf): i for i, leaf in enumerate(leaves)}
     probe = Probe()
     f_real(params, x_one, **kwargs, **{PROBE_KWARG: probe})
     owned = [index_of.get(id(leaf)) for record in probe.records
              for leaf in jax.tree_util.tree_leaves(record.params)]
-    if None in owned or sorted(owned) != list(range(len(leaves))):
+    if None in owned or len(set(owned)) != len(owned):
         raise ValueError(
-            "structured NTK: the layers' parameters are not exactly the leaves of `params`, "
-            "each used by one layer (shared, constant or extra parameters); use "
-            "implementation=1 or 2.")
-    return tuple(_Layer(r.structure, r.structure.patches(r.inputs).ndim == 2)
-                 for r in probe.records)
+            "structured NTK: a layer's parameters are not distinct leaves of `params` "
+            "(shared or constant weights); use implementation=1 or 2.")
+    layers = tuple(_Layer(r.structure, math.prod(r.structure.patches(r.inputs).shape[1:-1]) == 1)
+                   for r in probe.records)
+    return _Plan(layers, tuple(i for i in range(len(leaves)) if i not in set(owned)))
 
 
 def _flatten_outputs(a: jnp.ndarray, out_ndim: int) -> jnp.ndarray:
@@ -77,8 +82,9 @@ def _flatten_outputs(a: jnp.ndarray, out_ndim: int) -> jnp.ndarray:
     return a.reshape(a.shape[:out_ndim] + (-1,))
 
 
-def _example_factors(f_real, layers: tuple[_Layer, ...], params, x_one, kwargs) -> list:
-    """Per layer, for one example: `(w, x)` (flat Dense) or `(A, B)` (see module doc)."""
+def _example_factors(f_real, plan: _Plan, params, x_one, kwargs) -> list:
+    """For one example: per layer `(w, x)` (flat Dense) or `(A, B)` (see the
+    module doc), then the Jacobian of the uncovered leaves (if any)."""
     recorder = Probe()
     out_ndim = f_real(params, x_one, **kwargs, **{PROBE_KWARG: recorder}).ndim - 1
     deltas = [tuple(jnp.zeros(r.out.shape, _real_dtype(r.out.dtype))
@@ -93,19 +99,39 @@ def _example_factors(f_real, layers: tuple[_Layer, ...], params, x_one, kwargs) 
 
     cotangents, inputs = jax.jacrev(perturbed, has_aux=True)(deltas)
     factors = []
-    for layer, cot, x in zip(layers, cotangents, inputs):
-        # cot: (*out, 1, *positions, m) for d/d Re z (and d/d Im z).
-        w = cot[0] if len(cot) == 1 else lax.complex(cot[0], -cot[1])
+    for layer, cot, x in zip(plan.layers, cotangents, inputs):
+        w = cot[0] if len(cot) == 1 else lax.complex(cot[0], -cot[1])  # (*out, *z)
+        out_shape = w.shape[:out_ndim]
+        w = jax.vmap(layer.structure.outputs)(w.reshape((-1,) + w.shape[out_ndim:]))
+        w = w.reshape(out_shape + w.shape[2:])  # (*out, *positions, m)
         patches = layer.structure.patches(x)[0]  # (*positions, q)
         if layer.flat:
-            factors.append((_flatten_outputs(w, out_ndim), patches))
+            factors.append((_flatten_outputs(w, out_ndim), patches.reshape(-1)))
             continue
-        w = w.reshape(w.shape[:out_ndim] + (-1, w.shape[-1]))  # (*out, P, m)
+        w = w.reshape(out_shape + (-1, w.shape[-1]))  # (*out, P, m)
         patches = patches.reshape(-1, patches.shape[-1])  # (P, q)
         a = jnp.einsum("...pm,pq->...qm", w, patches.astype(jnp.result_type(w, patches)),
                        precision=_HIGHEST)
         factors.append((_flatten_outputs(a, out_ndim), jnp.sum(w, axis=-2)))
+    if plan.uncovered:
+        factors.append(_uncovered_jacobian(f_real, plan.uncovered, params, x_one, kwargs))
     return factors
+
+
+def _uncovered_jacobian(f_real, uncovered, params, x_one, kwargs) -> jnp.ndarray:
+    """`d out / d leaves` `(*out, P)` for the leaves no probe saw (reverse mode)."""
+    leaves, treedef = jax.tree_util.tree_flatten(params)
+
+    def out_of(sub):
+        full = list(leaves)
+        for i, leaf in zip(uncovered, sub):
+            full[i] = leaf
+        return f_real(jax.tree_util.tree_unflatten(treedef, full), x_one, **kwargs)[0]
+
+    sub = [leaves[i] for i in uncovered]
+    out_ndim = jax.eval_shape(out_of, sub).ndim
+    return jnp.concatenate([_flatten_outputs(j, out_ndim) for j in jax.jacrev(out_of)(sub)],
+                           axis=-1)
 
 
 class _Gram(NamedTuple):
@@ -200,12 +226,12 @@ def structured_ntk_fn(f_real: Callable, trace_axes: Sequence[int],
         diagonal = _canonical(diagonal_axes, out.ndim, "diagonal_axes")
         if set(trace) & set(diagonal):
             raise ValueError("trace_axes and diagonal_axes must not share an axis.")
-        layers = _plan(f_real, params, first, kwargs)
+        plan = _plan(f_real, params, first, kwargs)
 
         def factors_of(x):
             def one(x_single):
                 x_one = jax.tree_util.tree_map(lambda a: a[None], x_single)
-                return _example_factors(f_real, layers, params, x_one, kwargs)
+                return _example_factors(f_real, plan, params, x_one, kwargs)
             return jax.vmap(one)(x)
 
         factors1 = factors_of(x1)
@@ -215,9 +241,11 @@ def structured_ntk_fn(f_real: Callable, trace_axes: Sequence[int],
         n2 = n1 if x2 is None else jax.tree_util.tree_leaves(x2)[0].shape[0]
         total = gram(jnp.zeros((n1,) + out.shape[1:] + (0,), out.dtype),
                      jnp.zeros((n2,) + out.shape[1:] + (0,), out.dtype))
-        for layer, f1, f2 in zip(layers, factors1, factors2):
+        for layer, f1, f2 in zip(plan.layers, factors1, factors2):
             term = _flat_term if layer.flat else _positional_term
             total = total + term(layer.structure, f1, None if x2 is None else f2, gram)
+        if plan.uncovered:
+            total = total + gram(factors1[-1], factors2[-1])
         sizes = (n1,) + out.shape[1:]
         return gram.finish(total) / math.prod(sizes[a] for a in trace)
 

@@ -35,7 +35,8 @@ class LinearStructure(NamedTuple):
     """How a linear layer depends on its real leaves `theta`.
 
     The layer computes `z[p, j] = kappa sum_q patches(x)[p, q] W[q, j] +
-    kappa_b b[j]` over positions `p` (none for a Dense layer on flat inputs),
+    kappa_b b[j]` over positions `p` (none for a Dense layer on flat inputs;
+    `outputs` rearranges `z` into that `(1, *positions, m)` layout),
     with `W = sum_l c_l theta_l` elementwise (some fixed ordering of `q`), and
     `weight = kappa^2 sum_l |c_l|^2`, `weight_pseudo = kappa^2 sum_l c_l^2`;
     the bias likewise (zeros if absent).
@@ -45,7 +46,8 @@ class LinearStructure(NamedTuple):
     weight_pseudo: complex
     bias: float
     bias_pseudo: complex
-    patches: Callable[[jnp.ndarray], jnp.ndarray]  # (batch, *positions, q)
+    patches: Callable[[jnp.ndarray], jnp.ndarray]  # x (batch 1) -> (1, *positions, q)
+    outputs: Callable[[jnp.ndarray], jnp.ndarray] = lambda z: z  # z -> (1, *positions, m)
 
 
 class Record(NamedTuple):

@@ -20,12 +20,13 @@ import numpy as np
 import pytest
 
 from nt_complex import stax
-from nt_complex.empirical import (empirical_kernel_fn, empirical_nngp_fn,
-                                  empirical_ntk_fn)
+from nt_complex.empirical import (_realified, empirical_kernel_fn, empirical_nngp_fn,
+                                  empirical_ntk_fn, split_complex_leaves)
+from nt_complex.jaxpr_probe import probed
+from nt_complex.probe import PROBE_KWARG, Probe
 
 RTOL = 1e-12
-IMPLEMENTATIONS = (1, 2, 3)  # 3 (STRUCTURED): nt_complex.stax networks only
-ANY_FUNCTION = (1, 2)
+IMPLEMENTATIONS = (1, 2, 3)
 
 
 def _complex_normal(seed: int, shape) -> jnp.ndarray:
@@ -170,6 +171,34 @@ def complex_leaf_net():
     return apply_fn, params, x1, x2
 
 
+def shared_weight_net():
+    """Plain JAX: W used by two layers (not structured: reverse mode for W)."""
+    def apply_fn(p, x):
+        h = jnp.tanh(x @ p["W"])
+        return (h @ p["W"].T) @ p["V"]
+    x1, x2 = _complex_normal(25, (3, 4)), _complex_normal(26, (3, 4))
+    return apply_fn, {"W": _complex_normal(27, (4, 4)), "V": _complex_normal(28, (4, 2))}, x1, x2
+
+
+def plain_conv_net():
+    """Plain JAX: lax.conv, a broadcast bias, a weight on the left of a matmul,
+    a layer inside a jitted function."""
+    @jax.jit
+    def scaled_layer(w, h):
+        return jnp.sin(h @ (w * 0.5))
+
+    def apply_fn(p, x):
+        h = jax.lax.conv_general_dilated(x, p["K"], (2,), "SAME",
+                                         dimension_numbers=("NWC", "WIO", "NWC"))
+        h = jnp.tanh(h + p["c"]).reshape(x.shape[0], -1)
+        return scaled_layer(p["A"], (p["V"] @ h.T).T)
+    x1, x2 = _complex_normal(29, (3, 5, 2)), _complex_normal(30, (3, 5, 2))
+    params = {"K": _complex_normal(31, (3, 2, 4)), "c": _complex_normal(32, (4,)),
+              "V": _complex_normal(33, (3, 12)),
+              "A": jax.random.normal(jax.random.PRNGKey(34), (3, 2))}
+    return apply_fn, params, x1, x2
+
+
 def real_weights_mixed_inputs():
     """Real weights: real outputs on the real x1, complex ones on the complex x2."""
     init_fn, apply_fn, _ = stax.serial(
@@ -182,13 +211,14 @@ def real_weights_mixed_inputs():
     return apply_fn, params, x1, x2
 
 
-complex_mlp, complex_cnn, holomorphic_net, complex_leaf_net, real_weights_mixed_inputs = (
+(complex_mlp, complex_cnn, holomorphic_net, complex_leaf_net, shared_weight_net,
+ plain_conv_net, real_weights_mixed_inputs) = (
     functools.lru_cache(maxsize=None)(net)
-    for net in (complex_mlp, complex_cnn, holomorphic_net, complex_leaf_net,
-                real_weights_mixed_inputs))
+    for net in (complex_mlp, complex_cnn, holomorphic_net, complex_leaf_net, shared_weight_net,
+                plain_conv_net, real_weights_mixed_inputs))
 NETWORKS = {"complex_mlp": complex_mlp, "holomorphic": holomorphic_net,
-            "complex_leaves": complex_leaf_net, "real_weights_mixed_inputs":
-            real_weights_mixed_inputs}
+            "complex_leaves": complex_leaf_net, "shared_weight": shared_weight_net,
+            "plain_conv": plain_conv_net, "real_weights_mixed_inputs": real_weights_mixed_inputs}
 #: CNN output (N, H, W, C): a representative subset of the 54 disjoint
 #: (trace_axes, diagonal_axes) pairs (every axis traced, diagonal, or kept at
 #: least once, negative spellings, batch diagonal).
@@ -216,9 +246,8 @@ def test_complex_cnn_every_axes_combination(trace_axes, diagonal_axes, vmap_axes
     _check_all(f, params, x1, x2, trace_axes, diagonal_axes, vmap_axes, implementation)
 
 
-@pytest.mark.parametrize("name,implementation", [
-    (name, impl) for name in sorted(NETWORKS)
-    for impl in (ANY_FUNCTION if name == "complex_leaves" else IMPLEMENTATIONS)])
+@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
+@pytest.mark.parametrize("name", sorted(NETWORKS))
 @pytest.mark.parametrize("trace_axes,diagonal_axes", [((-1,), ()), ((), (0,)), ((0,), ())])
 def test_networks_against_direct_jacobian(name, trace_axes, diagonal_axes, implementation):
     f, params, x1, x2 = NETWORKS[name]()
@@ -263,15 +292,16 @@ def test_complex_leaf_counts_twice_vs_real_leaf_convention(implementation):
                                rtol=1e-13)
     kernel = lambda f: empirical_kernel_fn(f, (), implementation=implementation)
     real_leaves = kernel(apply_fn)(x1, x2, ("ntk", "pseudo_ntk"), params)
-    complex_leaves = empirical_kernel_fn(complex_leaf_apply, (), implementation=min(
-        implementation, 2))(x1, x2, ("ntk", "pseudo_ntk"), as_complex)
+    complex_leaves = empirical_kernel_fn(complex_leaf_apply, (), vmap_axes=0,
+                                         implementation=implementation)(
+        x1, x2, ("ntk", "pseudo_ntk"), as_complex)
     scale = np.max(np.abs(real_leaves.ntk))
     _assert_close(complex_leaves.ntk, 2 * real_leaves.ntk, "ntk", 2 * scale)
     _assert_close(complex_leaves.pseudo_ntk, 2 * real_leaves.pseudo_ntk, "pseudo_ntk",
                   2 * scale)
 
 
-@pytest.mark.parametrize("implementation,vmap_axes", [(1, 0), (2, None)])
+@pytest.mark.parametrize("implementation,vmap_axes", [(1, 0), (2, None), (3, 0)])
 @pytest.mark.parametrize("trace_axes,diagonal_axes", [((-1,), ()), ((), ()), ((), (0,))])
 def test_real_nt_stax_network_equals_nt(trace_axes, diagonal_axes, vmap_axes, implementation):
     init_fn, apply_fn, _ = nt.stax.serial(nt.stax.Dense(7, b_std=0.1), nt.stax.Relu(),
@@ -330,15 +360,15 @@ def test_rejects_unknown_implementations(implementation):
         empirical_ntk_fn(lambda p, x: p * x, implementation=implementation)
 
 
-def test_structured_needs_an_nt_complex_network():
-    with pytest.raises(ValueError, match="implementation=3 .* nt_complex.stax"):
+def test_structured_needs_independent_examples():
+    with pytest.raises(ValueError, match="implementation=3 .* vmap_axes=0"):
         empirical_ntk_fn(lambda p, x: p * x, implementation=3)
     mixed = stax.serial(stax.Dense(3), nt.stax.Relu(), stax.Dense(1))[1]  # foreign layer
     with pytest.raises(ValueError, match="implementation=3"):
         empirical_ntk_fn(mixed, implementation=3)
 
 
-def test_auto_is_structured_for_stax_networks_and_products_otherwise():
+def test_auto_picks_structured_when_examples_are_independent():
     f, params, x1, x2 = complex_mlp()
     auto = empirical_kernel_fn(f, ())(x1, x2, ("ntk", "pseudo_ntk"), params)
     structured = empirical_kernel_fn(f, (), implementation=3)(x1, x2, ("ntk", "pseudo_ntk"),
@@ -348,6 +378,19 @@ def test_auto_is_structured_for_stax_networks_and_products_otherwise():
     g, p, y1, y2 = complex_leaf_net()
     np.testing.assert_array_equal(empirical_ntk_fn(g)(y1, y2, p),
                                   empirical_ntk_fn(g, implementation=2)(y1, y2, p))
+    np.testing.assert_array_equal(empirical_ntk_fn(g, vmap_axes=0)(y1, y2, p),
+                                  empirical_ntk_fn(g, vmap_axes=0, implementation=3)(y1, y2, p))
+
+
+@pytest.mark.parametrize("name,expected", [
+    ("complex_leaves", [(1, 5), (1, 5), (1, 2)]),  # x @ W1, + b, h @ W2
+    ("shared_weight", [(1, 2)]),  # only V: W has two uses
+    ("plain_conv", [(1, 3, 4), (1, 3, 4), (3, 1), (1, 2)])])  # conv, + c, V @ h^T, A
+def test_layers_found_in_plain_jax(name, expected):
+    f, params, x1, _ = NETWORKS[name]()
+    probe = Probe()
+    probed(_realified(f, True))(split_complex_leaves(params), x1[:1], **{PROBE_KWARG: probe})
+    assert [r.out.shape for r in probe.records] == expected
 
 
 def test_structured_rejects_batch_softmax():
