@@ -1,5 +1,6 @@
 # Two commands do everything on a fresh machine with Python 3.11 and pip:
 #   make test   set up .venv, then run every test (float64) and a float32 smoke subset
+#               (pytest-xdist, 2 workers: the tests are mostly single-threaded compiles)
 #   make demo   set up .venv, then regenerate figures/
 PYTHON ?= python3
 VENV := .venv
@@ -21,10 +22,10 @@ $(STAMP): pyproject.toml constraints.txt
 test: setup test-x64 test-x32
 
 test-x64:
-	JAX_ENABLE_X64=1 $(PY) -m pytest -q -p no:cacheprovider tests
+	JAX_ENABLE_X64=1 $(PY) -m pytest -q -p no:cacheprovider -n 2 tests
 
 test-x32:
-	JAX_ENABLE_X64=0 $(PY) -m pytest -q -p no:cacheprovider -m smoke tests
+	JAX_ENABLE_X64=0 $(PY) -m pytest -q -p no:cacheprovider -n 2 -m smoke tests
 
 demo: setup
 	JAX_ENABLE_X64=1 MPLBACKEND=Agg $(PY) -m nt_complex.cli demo --out figures

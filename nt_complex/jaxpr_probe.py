@@ -8,8 +8,9 @@ works on plain JAX functions too.
 
 A *weight* is a value built from parameter leaves only by elementwise linear
 steps: `convert_element_type`, `reshape`, `transpose`, `squeeze`,
-`expand_dims`, `neg`, multiplication or division by a scalar constant, `add`
-and `sub` of weights with different leaves, and `complex(a, b)`. Recognised:
+`expand_dims`, `neg`, `real`, `imag`, multiplication or division by a scalar
+constant, `add` and `sub` of weights with different leaves, and
+`complex(a, b)`. Recognised:
 
 * `dot_general` (no batch dimensions) of a weight and a non-weight;
 * `conv_general_dilated` (no feature/batch groups) of an input and a weight
@@ -72,6 +73,13 @@ def _scaled(weight: _Weight, factor: complex, ancestry) -> _Weight:
     return _Weight(tuple((i, c * factor) for i, c in weight.coefs), ancestry)
 
 
+def _part(weight: _Weight, part: str, ancestry) -> Optional[_Weight]:
+    coefs = tuple((i, complex(c.real if part == "real" else c.imag))
+                  for i, c in weight.coefs)
+    coefs = tuple((i, c) for i, c in coefs if c != 0)
+    return _Weight(coefs, ancestry) if coefs else None
+
+
 class _Analysis:
     """Walk a jaxpr abstractly: tag weights, find layers, count uses."""
 
@@ -123,7 +131,12 @@ class _Analysis:
         if any(t is not None and t.broadcast is not None for t in ins):
             return None
         if name in _RELAYOUT and ins[0] is not None:
-            return _Weight(ins[0].coefs, ancestry)
+            to_real = (jnp.issubdtype(eqn.invars[0].aval.dtype, jnp.complexfloating)
+                       and not jnp.issubdtype(eqn.outvars[0].aval.dtype, jnp.complexfloating))
+            return _part(ins[0], "real", ancestry) if to_real else _Weight(ins[0].coefs,
+                                                                           ancestry)
+        if name in ("real", "imag"):  # the leaves are real: Re(c theta) = Re(c) theta
+            return _part(ins[0], name, ancestry)
         if name == "neg":
             return _scaled(ins[0], -1, ancestry)
         if name in ("mul", "div") and (ins[0] is None) != (ins[1] is None):
