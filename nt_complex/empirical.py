@@ -236,21 +236,31 @@ class _Realification:
             trace, diag, vmap = self.axes[complex_output]
             f_real = _realified(self.f, complex_output)
             if kind == "ntk" and self.implementation == Implementation.STRUCTURED:
+                # Axes of f itself: the structured NTK never forms the real 2x2 blocks.
+                trace, diag, _ = self.axes[False]
                 fn = structured_ntk_fn(f_real if is_probeable(self.f) else probed(f_real),
-                                       trace, diag)
+                                       trace, diag, complex_output)
+                self._fns[key] = jax.jit(fn, static_argnames="pseudo")
             elif kind == "ntk":
                 fn = nt.empirical_ntk_fn(
                     f_real, trace_axes=trace, diagonal_axes=diag, vmap_axes=vmap,
                     implementation=nt.NtkImplementation(int(self.implementation)))
+                self._fns[key] = jax.jit(fn)
             else:
-                fn = nt.empirical_nngp_fn(f_real, trace_axes=trace, diagonal_axes=diag)
-            self._fns[key] = jax.jit(fn)
+                self._fns[key] = jax.jit(
+                    nt.empirical_nngp_fn(f_real, trace_axes=trace, diagonal_axes=diag))
         return self._fns[key]
 
-    def __call__(self, kind: str, x1, x2, params, kwargs) -> tuple[jnp.ndarray, jnp.ndarray]:
-        """(Hermitian, pseudo) kernel of kind `'nngp'` or `'ntk'`."""
+    def __call__(self, kind: str, x1, x2, params, kwargs, pseudo: bool = True
+                 ) -> tuple[jnp.ndarray, Optional[jnp.ndarray]]:
+        """(Hermitian, pseudo) kernel of kind `'nngp'` or `'ntk'` (the pseudo one
+        may be `None` when `pseudo=False`)."""
         complex_output = _output_is_complex(self.f, params, (x1, x2), kwargs)
-        gram = self._fn(complex_output, kind)(x1, x2, split_complex_leaves(params), **kwargs)
+        fn = self._fn(complex_output, kind)
+        real_params = split_complex_leaves(params)
+        if kind == "ntk" and self.implementation == Implementation.STRUCTURED:
+            return fn(x1, x2, real_params, pseudo=pseudo, **kwargs)
+        gram = fn(x1, x2, real_params, **kwargs)
         if complex_output:
             return _hermitian_and_pseudo(gram)
         return gram, gram
@@ -293,7 +303,7 @@ def empirical_ntk_fn(f: ApplyFn, trace_axes: Axes = (-1,), diagonal_axes: Axes =
     real = _Realification(f, trace_axes, diagonal_axes, vmap_axes, implementation, ntk=True)
 
     def ntk_fn(x1, x2, params, **apply_fn_kwargs) -> jnp.ndarray:
-        return real("ntk", x1, x2, params, apply_fn_kwargs)[0]
+        return real("ntk", x1, x2, params, apply_fn_kwargs, pseudo=False)[0]
     return ntk_fn
 
 
@@ -352,7 +362,7 @@ def empirical_kernel_fn(f: ApplyFn, trace_axes: Axes = (-1,), diagonal_axes: Axe
         for kind, real in (("nngp", nngp_real), ("ntk", ntk_real)):
             if kind in wanted or "pseudo_" + kind in wanted:
                 values[kind], values["pseudo_" + kind] = real(
-                    kind, x1, x2, params, apply_fn_kwargs)
+                    kind, x1, x2, params, apply_fn_kwargs, pseudo="pseudo_" + kind in wanted)
         if names is None:
             return EmpiricalKernel(**{n: values[n] for n in FIELDS})
         if isinstance(get, str):

@@ -201,12 +201,16 @@ def _canonical(axes: Sequence[int], ndim: int, name: str) -> tuple[int, ...]:
 
 
 def structured_ntk_fn(f_real: Callable, trace_axes: Sequence[int],
-                      diagonal_axes: Sequence[int]) -> Callable:
-    """Real empirical NTK of the probeable `f_real` (NT's layout and axes).
+                      diagonal_axes: Sequence[int], complex_output: bool) -> Callable:
+    """Empirical NTK and pseudo-NTK of `f` from its realified `f_real`.
 
-    `f_real(params, x, **kwargs)` must be batch-independent with batch axis 0
-    of `x` and of the output, and pass its keyword arguments to an
-    `nt_complex.stax` network. Returns `ntk_fn(x1, x2, params, **kwargs)`.
+    `f_real(params, x, **kwargs)` is `f` with real leaves and, if
+    `complex_output`, outputs stacked `[Re f, Im f]` on a new last axis; it
+    must treat examples (batch axis 0) independently and report its linear
+    layers to a `Probe` passed as `PROBE_KWARG` (`nt_complex.stax` networks
+    do; `nt_complex.jaxpr_probe.probed` makes any function do so). Axes are
+    those of `f`'s output. Returns `ntk_fn(x1, x2, params, pseudo, **kwargs)
+    -> (ntk, pseudo_ntk or None)`.
 
     Example:
       >>> import jax, jax.numpy as jnp
@@ -215,15 +219,16 @@ def structured_ntk_fn(f_real: Callable, trace_axes: Sequence[int],
       >>> x = jnp.ones((3, 2)) * 1j
       >>> _, params = init_fn(jax.random.PRNGKey(0), x.shape)
       >>> f = lambda p, x, **kw: jnp.real(apply_fn(p, x, **kw))
-      >>> structured_ntk_fn(f, (-1,), ())(x, None, params).shape
+      >>> ntk, _ = structured_ntk_fn(f, (-1,), (), False)(x, None, params, False)
+      >>> ntk.shape
       (3, 3)
     """
-    def ntk_fn(x1, x2, params, **kwargs) -> jnp.ndarray:
-        leaves = jax.tree_util.tree_leaves(params)
+    def ntk_fn(x1, x2, params, pseudo: bool, **kwargs):
         first = jax.tree_util.tree_map(lambda a: a[:1], x1)
         out = jax.eval_shape(lambda p, x: f_real(p, x, **kwargs), params, first)
-        trace = _canonical(trace_axes, out.ndim, "trace_axes")
-        diagonal = _canonical(diagonal_axes, out.ndim, "diagonal_axes")
+        out_shape = out.shape[:-1] if complex_output else out.shape  # f's output
+        trace = _canonical(trace_axes, len(out_shape), "trace_axes")
+        diagonal = _canonical(diagonal_axes, len(out_shape), "diagonal_axes")
         if set(trace) & set(diagonal):
             raise ValueError("trace_axes and diagonal_axes must not share an axis.")
         plan = _plan(f_real, params, first, kwargs)
@@ -232,24 +237,53 @@ def structured_ntk_fn(f_real: Callable, trace_axes: Sequence[int],
             def one(x_single):
                 x_one = jax.tree_util.tree_map(lambda a: a[None], x_single)
                 return _example_factors(f_real, plan, params, x_one, kwargs)
-            return jax.vmap(one)(x)
+            return _wirtinger_factors(plan, jax.vmap(one)(x), complex_output)
 
         factors1 = factors_of(x1)
-        factors2 = factors1 if x2 is None else factors_of(x2)
-        gram = _gram(out.ndim - 1, trace, diagonal)
+        factors2 = None if x2 is None else factors_of(x2)
+        gram = _gram(len(out_shape) - 1, trace, diagonal)
         n1 = jax.tree_util.tree_leaves(x1)[0].shape[0]
         n2 = n1 if x2 is None else jax.tree_util.tree_leaves(x2)[0].shape[0]
-        total = gram(jnp.zeros((n1,) + out.shape[1:] + (0,), out.dtype),
-                     jnp.zeros((n2,) + out.shape[1:] + (0,), out.dtype))
-        for layer, f1, f2 in zip(plan.layers, factors1, factors2):
-            term = _flat_term if layer.flat else _positional_term
-            total = total + term(layer.structure, f1, None if x2 is None else f2, gram)
-        if plan.uncovered:
-            total = total + gram(factors1[-1], factors2[-1])
-        sizes = (n1,) + out.shape[1:]
-        return gram.finish(total) / math.prod(sizes[a] for a in trace)
+        zero = gram(jnp.zeros((n1,) + out_shape[1:] + (0,), out.dtype),
+                    jnp.zeros((n2,) + out_shape[1:] + (0,), out.dtype))
+        totals = [zero, zero]
+        for i, layer in enumerate(plan.layers):
+            f1 = factors1[i]
+            f2 = None if x2 is None else factors2[i]
+            terms = (_flat_terms if layer.flat else _positional_terms)(
+                layer.structure, f1, f2, gram, pseudo)
+            totals = [t + term for t, term in zip(totals, terms)]
+        if plan.uncovered:  # real leaves: S = P = 1 and h = conj(g)
+            grams = _cotangent_grams(factors1[-1][0], None if x2 is None else
+                                     factors2[-1][0], gram)
+            totals = [t + g for t, g in zip(totals, grams)]
+        size = math.prod(((n1,) + out_shape[1:])[a] for a in trace)
+        ntk, pseudo_ntk = (gram.finish(t) / size for t in totals)
+        if not complex_output:
+            ntk, pseudo_ntk = jnp.real(ntk), jnp.real(pseudo_ntk)
+        return ntk, (pseudo_ntk if pseudo else None)
 
     return ntk_fn
+
+
+def _wirtinger(a: jnp.ndarray, complex_output: bool):
+    """Cotangents `w` of the realified outputs `(..., [Re, Im], F)` ->
+    `(g, h) = (w_Re + i w_Im, w_Re - i w_Im)`; real outputs: `(w, None)`."""
+    if not complex_output:
+        return a, None
+    re, im = a[..., 0, :], a[..., 1, :]
+    return re + 1j * im, re - 1j * im
+
+
+def _wirtinger_factors(plan: _Plan, factors: list, complex_output: bool) -> list:
+    """Every cotangent-like factor of `_example_factors` through `_wirtinger`."""
+    def split(a):
+        return _wirtinger(a, complex_output)
+    out = [(split(f[0]), f[1] if layer.flat else split(f[1]))
+           for layer, f in zip(plan.layers, factors)]
+    if plan.uncovered:
+        out.append(split(factors[-1]))
+    return out
 
 
 def _cotangent_grams(w1, w2: Optional[jnp.ndarray], gram: _Gram):
@@ -268,32 +302,66 @@ def _cotangent_grams(w1, w2: Optional[jnp.ndarray], gram: _Gram):
     return lax.complex(rr + ii, ir - ri), lax.complex(rr - ii, ir + ri)
 
 
-def _flat_term(structure: LinearStructure, f1, f2, gram: _Gram) -> jnp.ndarray:
-    """`1/2 Re[(s X + s_b) (w1.conj w2) + (t Y + t_b) (w1.w2)]` (module doc);
-    `f2=None` means the same inputs as `f1`."""
-    w1, x1 = f1
-    w2, x2 = (None, x1) if f2 is None else f2
-    hermitian_w, pseudo_w = _cotangent_grams(w1, w2, gram)
+def _terms(hermitian_scale, pseudo_scale, gh1, gh2, gram: _Gram, pseudo: bool):
+    """One layer's `(Theta, Theta~)` from the Wirtinger cotangents `(g, h)`
+    (`gh2=None`: same inputs) and the scales `S`, `P` (scalars or `(N1, N2)`):
+
+    `Theta  = 1/4 [S g.conj(g) + conj(S) conj(h.conj(h)) + P g.h + conj(P) conj(h.g)]`,
+    `Theta~ = 1/4 [S g.conj(h) + conj(S) conj(h.conj(g)) + P g.g + conj(P) conj(h.h)]`
+    (dots over features, first factor from `x1`). For real outputs `h = g`.
+    """
+    def scaled(scale, block):
+        if jnp.ndim(scale) == 2:
+            return gram.weighted(scale, block)
+        return scale * block
+
+    (g1, h1), (g2, h2) = gh1, (None, None) if gh2 is None else gh2
+    same_h = h1 is None
+    gg, gg_pseudo = _cotangent_grams(g1, g2, gram)
+    if same_h:
+        hh, hh_pseudo, gh_pseudo, gh = gg, gg_pseudo, gg_pseudo, gg
+        hg, hg_pseudo = gg, gg_pseudo
+    else:
+        hh, hh_pseudo = _cotangent_grams(h1, h2, gram)
+    conj_s, conj_p = jnp.conj(hermitian_scale), jnp.conj(pseudo_scale)
+    ntk = scaled(hermitian_scale, gg) + scaled(conj_s, jnp.conj(hh))
+    need_cross = pseudo or jnp.ndim(pseudo_scale) == 2 or pseudo_scale != 0
+    if need_cross and not same_h:
+        gh, gh_pseudo = _cotangent_grams(g1, h1 if gh2 is None else h2, gram)  # g.h*, g.h
+        if gh2 is None:
+            hg, hg_pseudo = jnp.conj(gram.swapped(gh)), gram.swapped(gh_pseudo)
+        else:
+            hg, hg_pseudo = _cotangent_grams(h1, g2, gram)  # h.g*, h.g
+    if need_cross:
+        ntk = ntk + scaled(pseudo_scale, gh_pseudo) + scaled(conj_p, jnp.conj(hg_pseudo))
+    pseudo_ntk = 0.
+    if pseudo:
+        pseudo_ntk = (scaled(hermitian_scale, gh) + scaled(conj_s, jnp.conj(hg))
+                      + scaled(pseudo_scale, gg_pseudo) + scaled(conj_p, jnp.conj(hh_pseudo)))
+    return 0.25 * ntk, 0.25 * pseudo_ntk
+
+
+def _flat_terms(structure: LinearStructure, f1, f2, gram: _Gram, pseudo: bool):
+    """Dense on flat inputs: `S = s x1.conj(x2) + s_b`, `P = t x1.x2 + t_b`."""
+    gh1, x1 = f1
+    gh2, x2 = (None, x1) if f2 is None else f2
     hermitian = structure.weight * jnp.einsum("ai,bi->ab", x1, jnp.conj(x2),
                                               precision=_HIGHEST) + structure.bias
-    term = gram.weighted(hermitian, hermitian_w)
-    if structure.weight_pseudo != 0 or structure.bias_pseudo != 0:
-        pseudo = structure.weight_pseudo * jnp.einsum(
-            "ai,bi->ab", x1, x2, precision=_HIGHEST) + structure.bias_pseudo
-        term = term + gram.weighted(pseudo, pseudo_w)
-    return 0.5 * jnp.real(term)
+    pseudo_scale = structure.weight_pseudo * jnp.einsum(
+        "ai,bi->ab", x1, x2, precision=_HIGHEST) + structure.bias_pseudo
+    if structure.weight_pseudo == 0 and structure.bias_pseudo == 0:
+        pseudo_scale = 0.
+    return _terms(hermitian, pseudo_scale, gh1, gh2, gram, pseudo)
 
 
-def _positional_term(structure: LinearStructure, f1, f2, gram: _Gram) -> jnp.ndarray:
-    """`1/2 Re[s A1.conj A2 + t A1.A2 + s_b B1.conj B2 + t_b B1.B2]` (module doc)."""
-    total = 0.
+def _positional_terms(structure: LinearStructure, f1, f2, gram: _Gram, pseudo: bool):
+    """Layers with positions: the weight via `A`, the bias via `B` (module doc)."""
+    totals = (0., 0.)
     for i, (scale, pseudo_scale) in enumerate(
             ((structure.weight, structure.weight_pseudo),
              (structure.bias, structure.bias_pseudo))):
-        if scale == 0:
-            continue
-        hermitian, pseudo = _cotangent_grams(f1[i], None if f2 is None else f2[i], gram)
-        total = total + scale * jnp.real(hermitian)
-        if pseudo_scale != 0:
-            total = total + jnp.real(pseudo_scale * pseudo)
-    return 0.5 * total
+        if scale != 0:
+            terms = _terms(scale, pseudo_scale, f1[i], None if f2 is None else f2[i], gram,
+                           pseudo)
+            totals = tuple(t + term for t, term in zip(totals, terms))
+    return totals

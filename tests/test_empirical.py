@@ -143,6 +143,13 @@ def complex_mlp():
     return apply_fn, params, x1, x2
 
 
+def circular_mlp():
+    init_fn, apply_fn, _ = stax.serial(stax.Dense(6, b_std=0.3), stax.CReLU(), stax.Dense(3))
+    x1, x2 = _complex_normal(39, (3, 4)), _complex_normal(40, (3, 4))
+    _, params = init_fn(jax.random.PRNGKey(41), x1.shape)
+    return apply_fn, params, x1, x2
+
+
 def complex_cnn():
     init_fn, apply_fn, _ = stax.serial(
         stax.Conv(3, (2, 2), padding="SAME", b_std=0.2, W_pseudo=0.5), stax.CReLU(),
@@ -219,12 +226,14 @@ def real_weights_mixed_inputs():
     return apply_fn, params, x1, x2
 
 
-(complex_mlp, complex_cnn, holomorphic_net, complex_leaf_net, shared_weight_net,
+(complex_mlp, circular_mlp, complex_cnn, holomorphic_net, complex_leaf_net, shared_weight_net,
  plain_conv_net, real_part_weight_net, real_weights_mixed_inputs) = (
     functools.lru_cache(maxsize=None)(net)
-    for net in (complex_mlp, complex_cnn, holomorphic_net, complex_leaf_net, shared_weight_net,
-                plain_conv_net, real_part_weight_net, real_weights_mixed_inputs))
-NETWORKS = {"complex_mlp": complex_mlp, "holomorphic": holomorphic_net,
+    for net in (complex_mlp, circular_mlp, complex_cnn, holomorphic_net, complex_leaf_net,
+                shared_weight_net, plain_conv_net, real_part_weight_net,
+                real_weights_mixed_inputs))
+NETWORKS = {"complex_mlp": complex_mlp, "circular_mlp": circular_mlp,
+            "complex_cnn": complex_cnn, "holomorphic": holomorphic_net,
             "complex_leaves": complex_leaf_net, "shared_weight": shared_weight_net,
             "plain_conv": plain_conv_net, "real_part_weight": real_part_weight_net,
             "real_weights_mixed_inputs": real_weights_mixed_inputs}
@@ -261,6 +270,21 @@ def test_complex_cnn_every_axes_combination(trace_axes, diagonal_axes, vmap_axes
 def test_networks_against_direct_jacobian(name, trace_axes, diagonal_axes, implementation):
     f, params, x1, x2 = NETWORKS[name]()
     _check_all(f, params, x1, x2, trace_axes, diagonal_axes, 0, implementation)
+
+
+@pytest.mark.parametrize("name", ["circular_mlp", "complex_cnn", "complex_leaves",
+                                  "real_weights_mixed_inputs"])
+@pytest.mark.parametrize("trace_axes,diagonal_axes", [((), ()), ((-1,), ()), ((0,), ())])
+@pytest.mark.parametrize("same_inputs", [True, False])
+def test_structured_ntk_alone(name, trace_axes, diagonal_axes, same_inputs):
+    """`empirical_ntk_fn` asks for no pseudo-NTK: the structured route then skips
+    the cross Grams (circular layers); it must still match the reference."""
+    f, params, x1, x2 = NETWORKS[name]()
+    x2 = x1 if same_inputs else x2
+    ref = _reference(f, params, x1, x2, trace_axes, diagonal_axes)["ntk"]
+    got = empirical_ntk_fn(f, trace_axes, diagonal_axes, vmap_axes=0, implementation=3)(
+        x1, None if same_inputs else x2, params)
+    _assert_close(got, ref, "ntk", np.max(np.abs(ref)))
 
 
 @pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
