@@ -1,28 +1,37 @@
-"""Structured empirical NTK of `nt_complex.stax` networks (implementation 3).
+"""Structured empirical NTK (implementation 3): per linear layer, never a
+full Jacobian.
 
-The NTK is a sum over layers of `J_l(x1) J_l(x2)^T`, `J_l` the Jacobian of
+The NTK is a sum over layers of `J_l(x1) J_l(x2)^H`, `J_l` the Jacobian of
 the outputs with respect to layer `l`'s real leaves. A probe (`nt_complex.probe`)
 gives, per example, each linear layer's inputs `x` and the cotangents of its
-output `z`: `u = d out/d Re z`, `v = d out/d Im z` (one reverse pass per output
-entry, through the network only). With `w = u - i v`, a real leaf `theta`
-contributes `d out/d theta = Re(w . dz/d theta)`, and `Re(a) Re(b) =
-1/2 Re(a b + a conj(b))` turns the sum over a layer's leaves into (with the
-layer's `LinearStructure`: `s = kappa^2 sum|c_l|^2`, `t = kappa^2 sum c_l^2`):
+output `z`: `u = d out/d Re z`, `v = d out/d Im z` for every real output entry
+(one reverse pass per entry, through the network only). With `w = u - i v`, a
+real leaf `theta` contributes `d out/d theta = Re(w . dz/d theta)`; for a
+complex output `f` we combine the cotangents of `Re f` and `Im f` into
+`g = w_Re + i w_Im`, `h = w_Re - i w_Im`. Summing over a layer's leaves in
+closed form (`W = sum_l c_l theta_l` elementwise, `s = kappa^2 sum|c_l|^2`,
+`t = kappa^2 sum c_l^2`, `S`, `P` below):
+
+  `Theta  = 1/4 [S g1.conj(g2) + conj(S h1.conj(h2)) + P g1.h2 + conj(P h1.g2)]`
+  `Theta~ = 1/4 [S g1.conj(h2) + conj(S h1.conj(g2)) + P g1.g2 + conj(P h1.h2)]`
+
+(dots over the layer's output features; `h = g` for real outputs).
 
 * Dense on `(batch, features)` inputs, `z = kappa x.W + b`:
-  `Theta_l = 1/2 Re[(s x1.conj(x2) + s_b) w1.conj(w2) + (t x1.x2 + t_b) w1.w2]`,
-  so the `in x out` weights are never touched: the cost is the cotangent
-  Gram `w1.conj(w2)`, not a Jacobian with `in x out` columns.
+  `S = s x1.conj(x2) + s_b`, `P = t x1.x2 + t_b` per pair of examples, so the
+  `in x out` weight Jacobian is never formed: the cost is the cotangent Grams.
 * Layers with positions `p` (Conv; Dense on spatial inputs),
-  `z[p] = kappa patches(x)[p].W + b`: with `A = sum_p w[p] (x) patches[p]`
-  and `B = sum_p w[p]`,
-  `Theta_l = 1/2 Re[s A1.conj(A2) + t A1.A2 + s_b B1.conj(B2) + t_b B1.B2]`.
+  `z[p] = kappa patches(x)[p].W + b`: the weight term uses
+  `A = sum_p w[p] (x) patches[p]` in place of `w` with `S = s`, `P = t`; the
+  bias term `B = sum_p w[p]` with `S = s_b`, `P = t_b`.
+* Leaves no probe saw (only possible for functions probed through their jaxpr):
+  their Jacobian by reverse mode, `Theta = J.conj(J)`, `Theta~ = J.J`.
 
-Every leaf of `params` must belong to exactly one probed layer (checked;
-networks with `nt.stax` layers are not probeable and never get here). The
-result is the real NTK of the realified network `f_real` (outputs stacked
-`[Re f, Im f]`) in NT's layout, with `trace_axes` / `diagonal_axes` applied
-inside the contractions (a traced axis is summed before the Gram is formed).
+A complex Gram `a.conj(b)` costs three real contractions when `x2 is None`
+(its imaginary part is one product minus its transpose), four otherwise, and
+comes with `a.b` for free. The Hermitian NTK of circular layers needs only
+`g.conj(g)` and `h.conj(h)`. `trace_axes` / `diagonal_axes` are applied inside
+the contractions (a traced axis is summed before the Gram is formed).
 """
 
 from __future__ import annotations

@@ -1,15 +1,14 @@
-"""The runnable examples in public docstrings run (doctest), for the core modules."""
+"""The runnable examples in the docstrings of every nt_complex module run (doctest)."""
 
 import doctest
 import importlib
+import pkgutil
 
 import pytest
 
-MODULES = [
-    "nt_complex.kernel", "nt_complex.gaussian", "nt_complex.stax.linear",
-    "nt_complex.stax.combinators", "nt_complex.stax.activations.split",
-    "nt_complex.stax.activations.holomorphic", "nt_complex.stax.activations._elementwise",
-]
+import nt_complex
+
+MODULES = sorted(m.name for m in pkgutil.walk_packages(nt_complex.__path__, "nt_complex."))
 
 
 @pytest.mark.parametrize("name", MODULES)

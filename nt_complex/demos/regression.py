@@ -26,7 +26,7 @@ def compute(quick: bool = False) -> dict:
     Example:
       >>> import jax; jax.config.update('jax_enable_x64', True)
       >>> sorted(compute(quick=True))[:3]
-      ['finite_mean', 'grid', 'ntk_mean']
+      ['finite_mean', 'finite_members', 'grid']
     """
     import neural_tangents as nt
     from nt_complex import predict, stax
