@@ -8,15 +8,16 @@ counts as two coordinates, its real and imaginary parts):
 * NNGP `f(x1) f(x2)^H / k`, pseudo-NNGP `f(x1) f(x2)^T / k` (`k`: the size
   of the traced axes).
 
-How (realification): every complex leaf is split into two real leaves, the
-outputs are stacked as `[Re f, Im f]` on a new last axis, and a real empirical
-NTK runs on that real function with the user's `trace_axes` /
-`diagonal_axes` remapped so that the Re/Im axis is never traced: NT's public
-implementation 1 or 2 (never NT's AUTO or structured derivatives, which fail on
-the pinned jax), or our structured one (`nt_complex.empirical_structured`,
-for `nt_complex.stax` networks). The 2x2 real blocks `A, B, C, D` assemble into
-`Theta = (A + D) + i (C - B)` and `Theta~ = (A - D) + i (B + C)`. Real outputs
-skip the stacking (then `Theta~ = Theta`).
+How (realification): every complex leaf is split into two real leaves and the
+outputs are stacked as `[Re f, Im f]` on a new last axis. Implementations 1
+and 2 run NT's public real empirical NTK on that real function (never NT's
+AUTO or structured derivatives, which fail on the pinned jax), with the user's
+`trace_axes` / `diagonal_axes` remapped so that the Re/Im axis is never
+traced; the 2x2 real blocks `A, B, C, D` assemble into
+`Theta = (A + D) + i (C - B)` and `Theta~ = (A - D) + i (B + C)`. Real
+outputs skip the stacking (then `Theta~ = Theta`). Implementation 3
+(`nt_complex.empirical_structured`) takes the cotangents of the same real
+function layer by layer and forms `Theta`, `Theta~` directly.
 
 Factor 2: `nt_complex.stax` stores a circular weight `w = (a + i b)/sqrt 2` as
 two real leaves `(a, b)`. The same network written with a complex leaf `w`

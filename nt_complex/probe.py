@@ -13,6 +13,7 @@ A network is *probeable* (`is_probeable(apply_fn)`) when every layer in it was
 built by `nt_complex.stax`: then each parameter leaf belongs to exactly one
 layer and enters the output only through that layer's `compute`, and the
 network is batch-independent (checked at run time for `Softmax(axis=0)`).
+Any other function is probed through its jaxpr instead (`nt_complex.jaxpr_probe`).
 """
 
 from __future__ import annotations
