@@ -24,6 +24,7 @@ from nt_complex.empirical import (_realified, empirical_kernel_fn, empirical_nng
                                   empirical_ntk_fn, split_complex_leaves)
 from nt_complex.jaxpr_probe import probed
 from nt_complex.probe import PROBE_KWARG, Probe
+from precision import tolerance
 
 RTOL = 1e-12
 IMPLEMENTATIONS = (1, 2, 3)
@@ -270,6 +271,22 @@ def test_complex_cnn_every_axes_combination(trace_axes, diagonal_axes, vmap_axes
 def test_networks_against_direct_jacobian(name, trace_axes, diagonal_axes, implementation):
     f, params, x1, x2 = NETWORKS[name]()
     _check_all(f, params, x1, x2, trace_axes, diagonal_axes, 0, implementation)
+
+
+@pytest.mark.smoke
+@pytest.mark.parametrize("name", ["complex_mlp", "complex_cnn", "plain_conv"])
+@pytest.mark.parametrize("same_inputs", [True, False])
+def test_structured_equals_jacobian_contraction_in_current_precision(name, same_inputs):
+    """Also run in float32 (`make test`'s smoke pass): the structured route's
+    Grams and sign conventions hold at the default precision."""
+    f, params, x1, x2 = NETWORKS[name]()
+    x2 = None if same_inputs else x2
+    get = ("ntk", "pseudo_ntk")
+    structured = empirical_kernel_fn(f, (), vmap_axes=0, implementation=3)(x1, x2, get, params)
+    contraction = empirical_kernel_fn(f, (), vmap_axes=0, implementation=1)(x1, x2, get, params)
+    scale = float(np.max(np.abs(contraction.ntk)))
+    for a, b in zip(structured, contraction):
+        assert np.max(np.abs(np.asarray(a) - np.asarray(b))) <= tolerance(1e-12) * scale
 
 
 @pytest.mark.parametrize("name", ["circular_mlp", "complex_cnn", "complex_leaves",
