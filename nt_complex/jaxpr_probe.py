@@ -202,6 +202,8 @@ def _structure(layer: _Layer, eqn, operands) -> LinearStructure:
     coefs = [c for _, c in layer.weight.coefs]
     scale = float(sum(abs(c) ** 2 for c in coefs))
     pseudo = complex(sum(c * c for c in coefs))
+    if abs(pseudo) <= 1e-12 * scale:  # circular up to the rounding of the literals,
+        pseudo = 0.0  # e.g. (1/sqrt2)^2 + (i/sqrt2)^2 = 2e-16: skip the cross Grams
     pseudo = pseudo.real if pseudo.imag == 0 else pseudo
     x = operands[1 - layer.weight_operand]
     if layer.kind == "bias":

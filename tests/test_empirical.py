@@ -273,6 +273,21 @@ def test_networks_against_direct_jacobian(name, trace_axes, diagonal_axes, imple
     _check_all(f, params, x1, x2, trace_axes, diagonal_axes, 0, implementation)
 
 
+def test_circular_weights_seen_through_the_jaxpr_have_no_pseudo_term():
+    """alpha^2 + beta^2 of the circular mixing is 0 only up to rounding (2e-16):
+    the jaxpr route must still treat it as 0 (else it computes the cross Grams)."""
+    init_fn, apply_fn, _ = stax.serial(stax.Dense(4, b_std=0.1), stax.CReLU(),
+                                       stax.Conv(2, (1,)), stax.Flatten(), stax.Dense(2))
+    x = _complex_normal(42, (1, 3, 5))
+    _, params = init_fn(jax.random.PRNGKey(43), x.shape)
+    probe = Probe()
+    plain = _realified(lambda p, x: apply_fn(p, x), True)
+    probed(plain)(split_complex_leaves(params), x, **{PROBE_KWARG: probe})
+    assert len(probe.records) == 4  # Dense (matmul, bias), Conv, Dense
+    for record in probe.records:
+        assert record.structure.weight_pseudo == 0 and record.structure.bias_pseudo == 0
+
+
 @pytest.mark.smoke
 @pytest.mark.parametrize("name", ["complex_mlp", "complex_cnn", "plain_conv"])
 @pytest.mark.parametrize("same_inputs", [True, False])
