@@ -184,8 +184,11 @@ class _Analysis:
         closed: ClosedJaxpr = eqn.params.get("jaxpr") or eqn.params.get("call_jaxpr")
         inner = closed.jaxpr
         consts = {id(v): c for v, c in zip(inner.constvars, closed.consts)}
-        tags = {id(v): t for v, t in zip(inner.invars, ins) if t is not None}
-        return self.walk(inner, consts, tags, path)  # ancestry continues inside
+        # The ancestry continues inside, and includes the outer variable (whose
+        # other uses, if any, must then reject the inner layer).
+        tags = {id(v): t._replace(ancestry=t.ancestry | {id(outer)})
+                for v, outer, t in zip(inner.invars, eqn.invars, ins) if t is not None}
+        return self.walk(inner, consts, tags, path)
 
     def accepted(self) -> dict[Path, _Layer]:
         layers = {}

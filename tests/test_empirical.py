@@ -215,6 +215,18 @@ def real_part_weight_net():
     return apply_fn, {"W": _complex_normal(37, (4, 3)), "V": _complex_normal(38, (3, 2))}, x1, x2
 
 
+def jitted_and_direct_use_net():
+    """Plain JAX: W used inside a jitted layer and again directly (not structured)."""
+    @jax.jit
+    def layer(w, h):
+        return jnp.tanh(h @ w)
+
+    def apply_fn(p, x):
+        return (layer(p["W"], x) + x @ p["W"]) @ p["V"]
+    x1, x2 = _complex_normal(44, (3, 4)), _complex_normal(45, (3, 4))
+    return apply_fn, {"W": _complex_normal(46, (4, 4)), "V": _complex_normal(47, (4, 2))}, x1, x2
+
+
 def real_weights_mixed_inputs():
     """Real weights: real outputs on the real x1, complex ones on the complex x2."""
     init_fn, apply_fn, _ = stax.serial(
@@ -228,15 +240,16 @@ def real_weights_mixed_inputs():
 
 
 (complex_mlp, circular_mlp, complex_cnn, holomorphic_net, complex_leaf_net, shared_weight_net,
- plain_conv_net, real_part_weight_net, real_weights_mixed_inputs) = (
+ plain_conv_net, real_part_weight_net, jitted_and_direct_use_net, real_weights_mixed_inputs) = (
     functools.lru_cache(maxsize=None)(net)
     for net in (complex_mlp, circular_mlp, complex_cnn, holomorphic_net, complex_leaf_net,
                 shared_weight_net, plain_conv_net, real_part_weight_net,
-                real_weights_mixed_inputs))
+                jitted_and_direct_use_net, real_weights_mixed_inputs))
 NETWORKS = {"complex_mlp": complex_mlp, "circular_mlp": circular_mlp,
             "complex_cnn": complex_cnn, "holomorphic": holomorphic_net,
             "complex_leaves": complex_leaf_net, "shared_weight": shared_weight_net,
             "plain_conv": plain_conv_net, "real_part_weight": real_part_weight_net,
+            "jitted_and_direct_use": jitted_and_direct_use_net,
             "real_weights_mixed_inputs": real_weights_mixed_inputs}
 #: CNN output (N, H, W, C): a representative subset of the 54 disjoint
 #: (trace_axes, diagonal_axes) pairs (every axis traced, diagonal, or kept at
@@ -451,6 +464,7 @@ def test_auto_picks_structured_when_examples_are_independent():
     ("complex_leaves", [(1, 5), (1, 5), (1, 2)]),  # x @ W1, + b, h @ W2
     ("shared_weight", [(1, 2)]),  # only V: W has two uses
     ("real_part_weight", [(1, 3), (1, 2)]),  # x @ (2 Re W), h @ V
+    ("jitted_and_direct_use", [(1, 2)]),  # only V: W is used inside and outside a jit
     ("plain_conv", [(1, 3, 4), (1, 3, 4), (3, 1), (1, 2)])])  # conv, + c, V @ h^T, A
 def test_layers_found_in_plain_jax(name, expected):
     f, params, x1, _ = NETWORKS[name]()
