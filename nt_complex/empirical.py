@@ -285,11 +285,13 @@ def empirical_ntk_fn(f: ApplyFn, trace_axes: Axes = (-1,), diagonal_axes: Axes =
       f: `f(params, x, **kwargs) -> array`, e.g. an `apply_fn`.
       trace_axes: output axes to trace (and divide by their size).
       diagonal_axes: output axes whose diagonal only is returned.
-      vmap_axes: as NT (`0` for batch-independent networks: faster);
-        implementations 1 and 2 only (`nt_complex.stax` networks are
-        batch-independent by construction).
+      vmap_axes: as NT (`0` for batch-independent networks: faster). For a
+        function not built from `nt_complex.stax`, `0` also declares the
+        examples independent, which implementation 3 needs (`nt_complex.stax`
+        networks are independent by construction).
       implementation: `Implementation` or its int: 0 (AUTO, the default:
-        3 for `nt_complex.stax` networks, else 2), 1, 2 or 3.
+        3 for `nt_complex.stax` networks and for `vmap_axes=0`, else 2),
+        1, 2 or 3.
 
     Example:
       >>> import jax, jax.numpy as jnp

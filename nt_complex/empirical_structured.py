@@ -123,11 +123,13 @@ def _example_factors(f_real, plan: _Plan, params, x_one, kwargs) -> list:
                        precision=_HIGHEST)
         factors.append((_flatten_outputs(a, out_ndim), jnp.sum(w, axis=-2)))
     if plan.uncovered:
-        factors.append(_uncovered_jacobian(f_real, plan.uncovered, params, x_one, kwargs))
+        factors.append(_uncovered_jacobian(f_real, plan.uncovered, params, x_one, kwargs,
+                                           out_ndim))
     return factors
 
 
-def _uncovered_jacobian(f_real, uncovered, params, x_one, kwargs) -> jnp.ndarray:
+def _uncovered_jacobian(f_real, uncovered, params, x_one, kwargs,
+                        out_ndim: int) -> jnp.ndarray:
     """`d out / d leaves` `(*out, P)` for the leaves no probe saw (reverse mode)."""
     leaves, treedef = jax.tree_util.tree_flatten(params)
 
@@ -137,10 +139,8 @@ def _uncovered_jacobian(f_real, uncovered, params, x_one, kwargs) -> jnp.ndarray
             full[i] = leaf
         return f_real(jax.tree_util.tree_unflatten(treedef, full), x_one, **kwargs)[0]
 
-    sub = [leaves[i] for i in uncovered]
-    out_ndim = jax.eval_shape(out_of, sub).ndim
-    return jnp.concatenate([_flatten_outputs(j, out_ndim) for j in jax.jacrev(out_of)(sub)],
-                           axis=-1)
+    jacobians = jax.jacrev(out_of)([leaves[i] for i in uncovered])
+    return jnp.concatenate([_flatten_outputs(j, out_ndim) for j in jacobians], axis=-1)
 
 
 class _Gram(NamedTuple):
@@ -356,10 +356,10 @@ def _flat_terms(structure: LinearStructure, f1, f2, gram: _Gram, pseudo: bool):
     gh2, x2 = (None, x1) if f2 is None else f2
     hermitian = structure.weight * jnp.einsum("ai,bi->ab", x1, jnp.conj(x2),
                                               precision=_HIGHEST) + structure.bias
-    pseudo_scale = structure.weight_pseudo * jnp.einsum(
-        "ai,bi->ab", x1, x2, precision=_HIGHEST) + structure.bias_pseudo
-    if structure.weight_pseudo == 0 and structure.bias_pseudo == 0:
-        pseudo_scale = 0.
+    pseudo_scale = 0.
+    if structure.weight_pseudo != 0 or structure.bias_pseudo != 0:
+        pseudo_scale = structure.weight_pseudo * jnp.einsum(
+            "ai,bi->ab", x1, x2, precision=_HIGHEST) + structure.bias_pseudo
     return _terms(hermitian, pseudo_scale, gh1, gh2, gram, pseudo)
 
 

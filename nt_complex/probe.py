@@ -111,7 +111,13 @@ def probed_layer(kwargs: dict, compute: Callable, params, inputs,
 
 
 def mark_probeable(apply_fn: Callable) -> Callable:
-    """Declare that `apply_fn` is built only from `nt_complex.stax` layers."""
+    """Declare that `apply_fn` is built only from `nt_complex.stax` layers.
+
+    Example:
+      >>> apply_fn = mark_probeable(lambda params, x, **kwargs: x)
+      >>> is_probeable(apply_fn)
+      True
+    """
     setattr(apply_fn, _PROBEABLE, True)
     return apply_fn
 
