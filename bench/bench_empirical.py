@@ -30,7 +30,7 @@ import numpy as np
 from nt_complex import stax
 from nt_complex.empirical import (empirical_kernel_fn, empirical_ntk_fn, join_complex_leaves,
                                   split_complex_leaves)
-from nt_complex.monte_carlo import monte_carlo_kernel_fn
+from nt_complex.empirical.monte_carlo import monte_carlo_kernel_fn
 
 from bench.timing import steady_time
 

@@ -12,9 +12,9 @@ Public API (re-exports only):
 """
 
 from nt_complex import finite_width, initializers, phase, predict, stax
-from nt_complex.empirical import empirical_kernel_fn, empirical_nngp_fn, empirical_ntk_fn
+from nt_complex.empirical import (empirical_kernel_fn, empirical_nngp_fn, empirical_ntk_fn,
+                                  monte_carlo_kernel_fn)
 from nt_complex.kernel import ComplexKernel, input_kernel
-from nt_complex.monte_carlo import monte_carlo_kernel_fn
 
 __all__ = [
     "ComplexKernel", "input_kernel", "stax",

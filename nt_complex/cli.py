@@ -9,7 +9,7 @@ import os
 import sys
 import time
 
-from nt_complex.phase_cli import add_phase_diagram_command
+from nt_complex.phase.cli import add_phase_diagram_command
 
 
 def run_demo(out_dir: str, quick: bool) -> list[str]:

@@ -20,10 +20,10 @@ import numpy as np
 import pytest
 
 from nt_complex import stax
-from nt_complex.empirical import (_realified, empirical_kernel_fn, empirical_nngp_fn,
-                                  empirical_ntk_fn, split_complex_leaves)
-from nt_complex.jaxpr_probe import probed
-from nt_complex.probe import PROBE_KWARG, Probe
+from nt_complex.empirical.kernels import (_realified, empirical_kernel_fn, empirical_nngp_fn,
+                                          empirical_ntk_fn, split_complex_leaves)
+from nt_complex.empirical.jaxpr_probe import probed
+from nt_complex.empirical.probe import PROBE_KWARG, Probe
 from precision import tolerance
 
 RTOL = 1e-12

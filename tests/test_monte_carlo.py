@@ -10,7 +10,7 @@ import pytest
 
 from nt_complex import stax
 from nt_complex.kernel import FIELDS
-from nt_complex.monte_carlo import MonteCarloKernel, monte_carlo_kernel_fn
+from nt_complex.empirical.monte_carlo import MonteCarloKernel, monte_carlo_kernel_fn
 from nt_complex.stax.softmax import Softmax
 
 N_SE = 4.0  # |error| of a complex mean exceeds 4 SE with probability exp(-16)

@@ -9,7 +9,7 @@ import jax
 import numpy as np
 
 from nt_complex import stax
-from nt_complex.monte_carlo import monte_carlo_kernel_fn
+from nt_complex.empirical.monte_carlo import monte_carlo_kernel_fn
 
 
 def convergence_curve(width: int, counts: list[int], seed: int = 0) -> dict:

@@ -18,7 +18,7 @@ from neural_tangents import stax as nt_stax
 
 from nt_complex import _nt
 from nt_complex.kernel import ComplexKernel, canonical_get, input_kernel, kernel_namedtuple
-from nt_complex.probe import mark_probeable
+from nt_complex.empirical.probe import mark_probeable
 
 Get = Union[None, str, Sequence[str]]
 Layer = tuple[Callable, Callable, Callable]

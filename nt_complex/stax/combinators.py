@@ -12,7 +12,7 @@ import jax.numpy as jnp
 from neural_tangents import stax as nt_stax
 
 from nt_complex.kernel import PSEUDO_OF, ComplexKernel
-from nt_complex.probe import is_probeable, mark_probeable
+from nt_complex.empirical.probe import is_probeable, mark_probeable
 from nt_complex.stax._layer import Layer, complex_layer, guard_foreign, wrap_kernel_fn
 
 __all__ = ["serial", "parallel", "FanOut", "FanInSum", "FanInConcat"]

@@ -26,7 +26,7 @@ from nt_complex import _nt
 from nt_complex._validation import check_choice, check_pseudo_ratio, check_std
 from nt_complex.gaussian import times
 from nt_complex.kernel import ComplexKernel
-from nt_complex.probe import LinearStructure, probed_layer
+from nt_complex.empirical.probe import LinearStructure, probed_layer
 from nt_complex.stax._layer import complex_layer
 
 __all__ = ["Dense", "Conv", "AvgPool", "GlobalAvgPool", "Flatten", "Identity",
@@ -156,7 +156,7 @@ def _check_linear_args(W_std, b_std, W_pseudo, b_pseudo, parameterization):
 
 def _linear_structure(W_std, b_std, W_mix: _Mixing, b_mix: _Mixing, parameterization: str,
                       fan_in: int, patches) -> LinearStructure:
-    """The structured empirical NTK's view of a Dense/Conv layer (`nt_complex.probe`)."""
+    """The structured empirical NTK's view of a Dense/Conv layer (`nt_complex.empirical.probe`)."""
     weight = W_std ** 2 / fan_in if parameterization == "ntk" else 1.0
     bias = 0.0 if b_std is None else (b_std ** 2 if parameterization == "ntk" else 1.0)
     return LinearStructure(weight, weight * W_mix.ratio, bias, bias * b_mix.ratio, patches)

@@ -9,7 +9,7 @@ from neural_tangents import stax as nt_stax
 
 from nt_complex._validation import check_choice
 from nt_complex.kernel import ComplexKernel
-from nt_complex.probe import PROBE_KWARG
+from nt_complex.empirical.probe import PROBE_KWARG
 from nt_complex.stax._layer import Layer, build_layer
 
 __all__ = ["Softmax", "SOFTMAX_KERNEL_MESSAGE"]

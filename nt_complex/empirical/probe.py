@@ -2,7 +2,7 @@
 
 Every parameterised layer of `nt_complex.stax` computes its output through
 `probed_layer`. Normally that is just `compute(params, inputs)`. When the
-structured NTK (`nt_complex.empirical_structured`) calls a network's
+structured NTK (`nt_complex.empirical.structured`) calls a network's
 `apply_fn` with a `Probe` under the keyword `PROBE_KWARG`, each such layer
 also records its inputs and parameters and adds a (zero) perturbation
 `delta` to its output, so that `d out / d delta` is the cotangent of that
@@ -13,7 +13,7 @@ A network is *probeable* (`is_probeable(apply_fn)`) when every layer in it was
 built by `nt_complex.stax`: then each parameter leaf belongs to exactly one
 layer and enters the output only through that layer's `compute`, and the
 network is batch-independent (checked at run time for `Softmax(axis=0)`).
-Any other function is probed through its jaxpr instead (`nt_complex.jaxpr_probe`).
+Any other function is probed through its jaxpr instead (`nt_complex.empirical.jaxpr_probe`).
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ AUTO or structured derivatives, which fail on the pinned jax), with the user's
 traced; the 2x2 real blocks `A, B, C, D` assemble into
 `Theta = (A + D) + i (C - B)` and `Theta~ = (A - D) + i (B + C)`. Real
 outputs skip the stacking (then `Theta~ = Theta`). Implementation 3
-(`nt_complex.empirical_structured`) takes the cotangents of the same real
+(`nt_complex.empirical.structured`) takes the cotangents of the same real
 function layer by layer and forms `Theta`, `Theta~` directly.
 
 Factor 2: `nt_complex.stax` stores a circular weight `w = (a + i b)/sqrt 2` as
@@ -36,10 +36,10 @@ import jax.numpy as jnp
 import neural_tangents as nt
 from jax import lax
 
-from nt_complex.empirical_structured import structured_ntk_fn
-from nt_complex.jaxpr_probe import probed
+from nt_complex.empirical.structured import structured_ntk_fn
+from nt_complex.empirical.jaxpr_probe import probed
 from nt_complex.kernel import canonical_get, kernel_namedtuple
-from nt_complex.probe import is_probeable
+from nt_complex.empirical.probe import is_probeable
 
 __all__ = ["Implementation", "EmpiricalKernel", "empirical_nngp_fn", "empirical_ntk_fn",
            "empirical_kernel_fn", "split_complex_leaves", "join_complex_leaves"]
@@ -61,10 +61,10 @@ class Implementation(enum.IntEnum):
     * `NTK_VECTOR_PRODUCTS` (2): Jacobian-free; one VJP + JVP per output
       entry, never storing a Jacobian (NT implementation 2).
     * `STRUCTURED` (3): per layer, from each linear layer's inputs and output
-      cotangents (`nt_complex.empirical_structured`); fully connected layers
+      cotangents (`nt_complex.empirical.structured`); fully connected layers
       never form their Jacobian. The layers of `nt_complex.stax` report
       themselves; in any other function they are found in the jaxpr
-      (`nt_complex.jaxpr_probe`), and parameters used otherwise fall back
+      (`nt_complex.empirical.jaxpr_probe`), and parameters used otherwise fall back
       to reverse mode. Examples must be independent: `nt_complex.stax`
       networks are; for other functions pass `vmap_axes=0`.
 

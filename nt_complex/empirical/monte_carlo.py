@@ -22,8 +22,8 @@ import neural_tangents as nt
 import numpy as np
 from tqdm import tqdm
 
-from nt_complex.empirical import (DEFAULT_IMPLEMENTATION, Axes, Implementation,
-                                  empirical_kernel_fn)
+from nt_complex.empirical.kernels import (DEFAULT_IMPLEMENTATION, Axes, Implementation,
+                                          empirical_kernel_fn)
 from nt_complex.kernel import FIELDS, canonical_get, kernel_namedtuple
 
 __all__ = ["MonteCarloKernel", "monte_carlo_kernel_fn"]
@@ -104,7 +104,7 @@ def monte_carlo_kernel_fn(
     Example:
       >>> import jax, jax.numpy as jnp
       >>> from nt_complex import stax
-      >>> from nt_complex.monte_carlo import monte_carlo_kernel_fn
+      >>> from nt_complex.empirical.monte_carlo import monte_carlo_kernel_fn
       >>> init_fn, apply_fn, _ = stax.serial(stax.Dense(64), stax.CReLU(), stax.Dense(1))
       >>> mc = monte_carlo_kernel_fn(init_fn, apply_fn, jax.random.PRNGKey(0), [2, 4],
       ...                            progress=False)

@@ -3,7 +3,7 @@
 `probed(f)` returns a function equal to `f(params, x, **kwargs)` which, when
 called with a `Probe` under `PROBE_KWARG`, reports and perturbs the outputs of
 the linear layers it recognises in `f`'s jaxpr, exactly like the layers of
-`nt_complex.stax` do (`nt_complex.probe`). So the structured empirical NTK
+`nt_complex.stax` do (`nt_complex.empirical.probe`). So the structured empirical NTK
 works on plain JAX functions too.
 
 A *weight* is a value built from parameter leaves only by elementwise linear
@@ -20,7 +20,7 @@ constant, `add` and `sub` of weights with different leaves, and
 
 A layer is accepted only if every value on its weight's path is used exactly
 once, so its leaves reach the output through that layer alone. Leaves used in
-any other way are left to reverse mode (`nt_complex.empirical_structured`).
+any other way are left to reverse mode (`nt_complex.empirical.structured`).
 Calls to `pjit`-compiled functions are looked into; custom-derivative calls
 are not (a weight passed into one is left to reverse mode).
 """
@@ -38,7 +38,7 @@ import numpy as np
 from jax import lax
 from jax.extend.core import ClosedJaxpr, Jaxpr, Literal
 
-from nt_complex.probe import PROBE_KWARG, LinearStructure
+from nt_complex.empirical.probe import PROBE_KWARG, LinearStructure
 
 __all__ = ["probed"]
 
@@ -291,7 +291,7 @@ def probed(f: Callable) -> Callable:
 
     Example:
       >>> import jax.numpy as jnp
-      >>> from nt_complex.probe import PROBE_KWARG, Probe
+      >>> from nt_complex.empirical.probe import PROBE_KWARG, Probe
       >>> f = lambda p, x: jnp.tanh(x @ p["W"]) @ p["V"] + p["b"]
       >>> p = {"W": jnp.ones((3, 4)), "V": jnp.ones((4, 2)), "b": jnp.zeros(2)}
       >>> probe = Probe()

@@ -2,7 +2,7 @@
 full Jacobian.
 
 The NTK is a sum over layers of `J_l(x1) J_l(x2)^H`, `J_l` the Jacobian of
-the outputs with respect to layer `l`'s real leaves. A probe (`nt_complex.probe`)
+the outputs with respect to layer `l`'s real leaves. A probe (`nt_complex.empirical.probe`)
 gives, per example, each linear layer's inputs `x` and the cotangents of its
 output `z`: `u = d out/d Re z`, `v = d out/d Im z` for every real output entry
 (one reverse pass per entry, through the network only). With `w = u - i v`, a
@@ -45,7 +45,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from nt_complex.probe import PROBE_KWARG, LinearStructure, Probe
+from nt_complex.empirical.probe import PROBE_KWARG, LinearStructure, Probe
 
 __all__ = ["structured_ntk_fn"]
 
@@ -217,7 +217,7 @@ def structured_ntk_fn(f_real: Callable, trace_axes: Sequence[int],
     `complex_output`, outputs stacked `[Re f, Im f]` on a new last axis; it
     must treat examples (batch axis 0) independently and report its linear
     layers to a `Probe` passed as `PROBE_KWARG` (`nt_complex.stax` networks
-    do; `nt_complex.jaxpr_probe.probed` makes any function do so). Axes are
+    do; `nt_complex.empirical.jaxpr_probe.probed` makes any function do so). Axes are
     those of `f`'s output. Returns `ntk_fn(x1, x2, params, pseudo, **kwargs)
     -> (ntk, pseudo_ntk or None)`.
 
