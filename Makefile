@@ -1,37 +1,51 @@
-# Two commands do everything on a fresh machine with Python 3.11 and pip:
-#   make test   set up .venv, then run every test (float64) and a float32 smoke subset
-#               (pytest-xdist, 2 workers: the tests are mostly single-threaded compiles)
+# Two commands do everything on a fresh machine with Python and pip:
+#   make test   set up .venv (default stack), then run every test (float64), a float32
+#               smoke subset and the notebooks (pytest-xdist, 2 workers)
 #   make demo   set up .venv, then regenerate figures/
+# Stacks (README, "Stacks"): locks/default.txt (current jax, no TensorFlow) in .venv;
+# locks/legacy.txt (jax 0.5.3 + Neural Tangents' declared requirements) in .venv-legacy,
+# tested by `make test-legacy`. Both lock files are installed with --no-deps, so pip
+# never resolves NT's TensorFlow requirement.
 PYTHON ?= python3
-VENV := .venv
-PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed
+PYTEST_ARGS := -q -p no:cacheprovider -n 2
 export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONHASHSEED := 0
 
-.PHONY: setup test test-x64 test-x32 demo bench clean
+.PHONY: setup setup-legacy test test-x64 test-x32 test-legacy demo bench clean
 
-setup: $(STAMP)
+# $(call venv_rules,FOLDER,LOCK): FOLDER/.installed from LOCK, then nt_complex editable.
+define venv_rules
+$(1)/.installed: pyproject.toml $(2)
+	test -x $(1)/bin/python || $(PYTHON) -m venv $(1)
+	$(1)/bin/python -m pip install --quiet --upgrade pip
+	$(1)/bin/python -m pip install --quiet --no-deps -r $(2)
+	$(1)/bin/python -m pip install --quiet --no-deps -e .
+	touch $(1)/.installed
+endef
+$(eval $(call venv_rules,.venv,locks/default.txt))
+$(eval $(call venv_rules,.venv-legacy,locks/legacy.txt))
 
-$(STAMP): pyproject.toml constraints.txt
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c constraints.txt -e '.[test]'
-	touch $(STAMP)
+setup: .venv/.installed
+setup-legacy: .venv-legacy/.installed
 
 test: setup test-x64 test-x32
 
 test-x64:
-	JAX_ENABLE_X64=1 $(PY) -m pytest -q -p no:cacheprovider -n 2 tests
+	JAX_ENABLE_X64=1 .venv/bin/python -m pytest $(PYTEST_ARGS) tests
 
 test-x32:
-	JAX_ENABLE_X64=0 $(PY) -m pytest -q -p no:cacheprovider -n 2 -m smoke tests
+	JAX_ENABLE_X64=0 .venv/bin/python -m pytest $(PYTEST_ARGS) -m smoke tests
+
+# The legacy stack runs the same suite (float64 and the float32 smoke subset).
+test-legacy: setup-legacy
+	JAX_ENABLE_X64=1 .venv-legacy/bin/python -m pytest $(PYTEST_ARGS) tests
+	JAX_ENABLE_X64=0 .venv-legacy/bin/python -m pytest $(PYTEST_ARGS) -m smoke tests
 
 demo: setup
-	JAX_ENABLE_X64=1 MPLBACKEND=Agg $(PY) -m nt_complex.cli demo --out figures
+	JAX_ENABLE_X64=1 MPLBACKEND=Agg .venv/bin/python -m nt_complex.cli demo --out figures
 
 bench: setup
-	JAX_ENABLE_X64=1 $(PY) -m bench.run
+	JAX_ENABLE_X64=1 .venv/bin/python -m bench.run
 
 clean:
-	rm -rf $(VENV)
+	rm -rf .venv .venv-legacy

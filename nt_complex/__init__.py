@@ -11,6 +11,7 @@ Public API (re-exports only):
 * `nt_complex.predict` — complex GP inference and NTK training dynamics.
 """
 
+from nt_complex import _nt  # noqa: F401  (first: makes Neural Tangents importable)
 from nt_complex import finite_width, initializers, phase, predict, stax
 from nt_complex.empirical import (empirical_kernel_fn, empirical_nngp_fn, empirical_ntk_fn,
                                   monte_carlo_kernel_fn)

@@ -1,22 +1,112 @@
-"""The one place where nt_complex touches Neural Tangents' private modules.
+"""The one place where nt_complex touches Neural Tangents' and JAX's private names.
 
 Neural Tangents 0.6.5 is the last release (the repository is archived). Its
 linear kernel maths (convolution and pooling of covariance tensors, circular
 padding) is correct on complex Hermitian and pseudo covariances, so we call it
 rather than copy it. Every private name we rely on is imported here and only
 here: a future NT (or jax) change touches this file alone.
+
+This module also makes NT 0.6.5 importable on current JAX, without TensorFlow
+(`_make_neural_tangents_importable`, run before NT is first imported). Every
+step is feature-detected, never version-sniffed, and is a no-op where nothing is
+missing (jax 0.5.3):
+
+* names NT imports from `jax.core` that moved to `jax.extend.core`
+  (`Jaxpr`, `JaxprEqn`, `Literal`, `Primitive`, `Var`, `ClosedJaxpr`);
+* `jax.util.safe_map` / `safe_zip` (removed; NT imports them as `map`/`zip`);
+* `jax.interpreters.ad.zeros_like_p` (removed; NT only registers rules for it);
+* `neural_tangents.experimental`, NT's TensorFlow bridge, becomes lazy: importing
+  NT (hence nt_complex) never imports TensorFlow, on either stack; touching the
+  bridge imports it then, or raises an ImportError that says TensorFlow is missing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any
+import importlib.machinery
+import importlib.util
+import sys
+import types
+import warnings
 
-import jax.numpy as jnp
-from neural_tangents._src.stax import linear as _linear
-from neural_tangents._src.stax import requirements as _requirements
-from neural_tangents._src.utils import dataclasses as _dataclasses
-from neural_tangents._src.utils.kernel import Kernel
+
+def _safe_map(f, *args):
+    """`map` that insists on equal lengths (the removed `jax.util.safe_map`)."""
+    args = list(map(list, args))
+    if any(len(a) != len(args[0]) for a in args[1:]):
+        raise ValueError(f"safe_map: length mismatch {[len(a) for a in args]}")
+    return list(map(f, *args))
+
+
+def _safe_zip(*args):
+    """`zip` that insists on equal lengths (the removed `jax.util.safe_zip`)."""
+    args = list(map(list, args))
+    if any(len(a) != len(args[0]) for a in args[1:]):
+        raise ValueError(f"safe_zip: length mismatch {[len(a) for a in args]}")
+    return list(zip(*args))
+
+
+_TF_BRIDGE = "neural_tangents.experimental"
+
+
+class _LazyTensorFlowBridge(types.ModuleType):
+    """Stands in for `neural_tangents.experimental` until it is touched."""
+
+    def __getattr__(self, name: str):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        if importlib.util.find_spec("tensorflow") is None:
+            raise ImportError(
+                f"{_TF_BRIDGE}.{name} is Neural Tangents' TensorFlow bridge and needs "
+                "TensorFlow and tf2jax, which nt_complex's default stack does not install "
+                "(nt_complex never uses the bridge). Install them (the legacy lock, "
+                "locks/legacy.txt, has versions that work with jax 0.5.3) to use it.")
+        package = sys.modules["neural_tangents"]
+        spec = importlib.machinery.PathFinder.find_spec(_TF_BRIDGE, package.__path__)
+        bridge = importlib.util.module_from_spec(spec)
+        sys.modules[_TF_BRIDGE] = bridge
+        spec.loader.exec_module(bridge)
+        package.experimental = bridge
+        return getattr(bridge, name)
+
+
+def _make_neural_tangents_importable() -> None:
+    """Fill in what NT 0.6.5 imports from JAX and is gone; make NT's TF bridge lazy."""
+    import jax.core
+    import jax.extend.core
+    from jax.interpreters import ad
+
+    for name in ("Jaxpr", "JaxprEqn", "Literal", "Primitive", "Var", "ClosedJaxpr"):
+        if not hasattr(jax.core, name):
+            setattr(jax.core, name, getattr(jax.extend.core, name))
+    try:
+        import jax.util as jax_util
+    except ImportError:
+        jax_util = types.ModuleType("jax.util")
+        sys.modules["jax.util"] = jax_util
+        jax.util = jax_util
+    for name, replacement in (("safe_map", _safe_map), ("safe_zip", _safe_zip)):
+        if not hasattr(jax_util, name):
+            setattr(jax_util, name, replacement)
+    with warnings.catch_warnings():  # jax 0.7.x still has it, behind a deprecation
+        warnings.simplefilter("ignore", DeprecationWarning)
+        zeros_like = getattr(ad, "zeros_like_p", None)
+    if zeros_like is None:
+        zeros_like = jax.extend.core.Primitive("zeros_like")
+    ad.zeros_like_p = zeros_like  # a plain attribute: NT reads it without a warning
+    if "neural_tangents" not in sys.modules:
+        sys.modules.setdefault(_TF_BRIDGE, _LazyTensorFlowBridge(_TF_BRIDGE))
+
+
+_make_neural_tangents_importable()
+
+from collections.abc import Callable, Sequence  # noqa: E402  (after the shim above)
+from typing import Any  # noqa: E402
+
+import jax.numpy as jnp  # noqa: E402
+from neural_tangents._src.stax import linear as _linear  # noqa: E402
+from neural_tangents._src.stax import requirements as _requirements  # noqa: E402
+from neural_tangents._src.utils import dataclasses as _dataclasses  # noqa: E402
+from neural_tangents._src.utils.kernel import Kernel  # noqa: E402
 
 __all__ = [
     "Kernel",

@@ -6,6 +6,8 @@ import sys
 import jax
 import pytest
 
+import nt_complex  # noqa: F401  (before any test module imports neural_tangents: NT needs its shim on current jax)
+
 jax.config.update("jax_enable_x64", os.environ.get("JAX_ENABLE_X64", "1") not in ("0", "false", "False"))
 
 X64 = jax.config.jax_enable_x64

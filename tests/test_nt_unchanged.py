@@ -1,0 +1,45 @@
+"""Neural Tangents computes the same kernels on every supported stack: the kernels
+stored from the legacy stack (jax 0.5.3) are reproduced on the running one, and NT's
+forward-mode crash on some jaxlib releases is caught in a subprocess."""
+
+import os
+import subprocess
+import sys
+
+import jax
+import numpy as np
+import pytest
+
+import nt_reference_networks
+
+HERE = os.path.dirname(__file__)
+TABLE = np.load(os.path.join(HERE, "data", "nt_reference_kernels.npz"))
+
+
+@pytest.fixture(scope="module")
+def table():
+    return nt_reference_networks.compute_table()
+
+
+def test_stored_table_covers_every_network(table):
+    assert sorted(table) == sorted(k for k in TABLE.files if k != "jax_version")
+    assert str(TABLE["jax_version"]) == "0.5.3"
+
+
+@pytest.mark.parametrize("name", sorted(nt_reference_networks.networks()))
+def test_nt_kernels_equal_the_legacy_stack(table, name):
+    for key in (k for k in table if k.startswith(name + "_")):
+        stored = TABLE[key]
+        np.testing.assert_allclose(table[key], stored, rtol=0,
+                                   atol=1e-12 * np.max(np.abs(stored)), err_msg=key)
+
+
+def test_forward_mode_through_nt_wide_resnet_does_not_crash():
+    """NT's regression test for its issue #123; segfaults on jaxlib 0.8.3 and 0.10.2."""
+    script = os.path.join(HERE, "scripts", "nt_wide_resnet_jacfwd.py")
+    env = dict(os.environ, JAX_ENABLE_X64="1")
+    run = subprocess.run([sys.executable, script], capture_output=True, text=True, env=env,
+                         timeout=600)
+    assert run.returncode == 0 and run.stdout.startswith("ok"), (
+        f"jax {jax.__version__}: exit code {run.returncode} (negative = killed by a signal)\n"
+        f"{run.stderr[-2000:]}")
