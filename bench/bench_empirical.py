@@ -9,9 +9,8 @@ which sets JAX_ENABLE_X64=1; NT's reference figures were float32):
   MLP (2 hidden layers, 10 outputs) and a small complex CNN;
 * a naive baseline: materialise `J` over all real coordinates, then `J J^H`;
 * NT implementation 2 and 3 (structured derivatives) on the equivalent *real*
-  network with about the same number of real parameters. NT's implementation 3
-  needs a two-line compatibility shim on the pinned jax; it is applied HERE
-  ONLY, to measure the reference (the library never patches NT or JAX);
+  network with about the same number of real parameters (NT's implementation 3
+  runs on both stacks through nt_complex's compatibility layer, `nt_complex/_nt.py`);
 * Monte Carlo: per-sample cost, and the time to reach 1% Frobenius-relative
   NTK error, extrapolated from the measured per-sample cost and a fit
   `err(n) = c / sqrt(n)` of the measured error-vs-samples curve.
@@ -33,15 +32,6 @@ from nt_complex.empirical import (empirical_kernel_fn, empirical_ntk_fn, join_co
 from nt_complex.empirical.monte_carlo import monte_carlo_kernel_fn
 
 from bench.timing import steady_time
-
-
-def _enable_nt_structured_derivatives() -> None:
-    """Bench-only shim: NT 0.6.5's implementation 3 looks these up on
-    `jax.interpreters.ad`, where jax 0.5.3 no longer exports them."""
-    from jax._src import source_info_util
-    from jax.interpreters import ad
-    ad.source_info_util = source_info_util
-    ad.config = jax.config
 
 
 def _time(fn) -> float:
@@ -185,7 +175,6 @@ def run(quick: bool = False) -> str:
     Example:
       >>> table = run(quick=True)  # doctest: +SKIP
     """
-    _enable_nt_structured_derivatives()
     rows = []
     for network in _networks(quick):
         rows += _kernel_rows(*network)

@@ -15,6 +15,9 @@ missing (jax 0.5.3):
   (`Jaxpr`, `JaxprEqn`, `Literal`, `Primitive`, `Var`, `ClosedJaxpr`);
 * `jax.util.safe_map` / `safe_zip` (removed; NT imports them as `map`/`zip`);
 * `jax.interpreters.ad.zeros_like_p` (removed; NT only registers rules for it);
+* `jax.interpreters.ad.source_info_util` and `.config`, which NT's structured
+  empirical NTK (its implementation 3) looks up there (gone since jax 0.4.30; with
+  them it runs again, on both stacks, and equals its implementation 2);
 * `neural_tangents.experimental`, NT's TensorFlow bridge, becomes lazy: importing
   NT (hence nt_complex) never imports TensorFlow, on either stack; touching the
   bridge imports it then, or raises an ImportError that says TensorFlow is missing.
@@ -71,6 +74,7 @@ class _LazyTensorFlowBridge(types.ModuleType):
 
 def _make_neural_tangents_importable() -> None:
     """Fill in what NT 0.6.5 imports from JAX and is gone; make NT's TF bridge lazy."""
+    import jax
     import jax.core
     import jax.extend.core
     from jax.interpreters import ad
@@ -87,17 +91,20 @@ def _make_neural_tangents_importable() -> None:
     for name, replacement in (("safe_map", _safe_map), ("safe_zip", _safe_zip)):
         if not hasattr(jax_util, name):
             setattr(jax_util, name, replacement)
-    with warnings.catch_warnings():  # jax 0.7.x still has it, behind a deprecation
-        warnings.simplefilter("ignore", DeprecationWarning)
-        zeros_like = getattr(ad, "zeros_like_p", None)
-    if zeros_like is None:
-        zeros_like = jax.extend.core.Primitive("zeros_like")
-    ad.zeros_like_p = zeros_like  # a plain attribute: NT reads it without a warning
+    # A plain attribute (jax 0.7 serves it behind a deprecation): NT reads it silently.
+    ad.zeros_like_p = getattr(ad, "zeros_like_p", None) or jax.extend.core.Primitive("zeros_like")
+    if not hasattr(ad, "source_info_util"):
+        from jax._src import source_info_util
+        ad.source_info_util = source_info_util
+    if not hasattr(ad, "config"):
+        ad.config = jax.config
     if "neural_tangents" not in sys.modules:
         sys.modules.setdefault(_TF_BRIDGE, _LazyTensorFlowBridge(_TF_BRIDGE))
 
 
-_make_neural_tangents_importable()
+with warnings.catch_warnings():  # feature detection touches names jax serves deprecated
+    warnings.simplefilter("ignore", DeprecationWarning)
+    _make_neural_tangents_importable()
 
 from collections.abc import Callable, Sequence  # noqa: E402  (after the shim above)
 from typing import Any  # noqa: E402
