@@ -3,9 +3,9 @@ stores (computed on the legacy stack by tests/scripts/make_nt_reference.py)."""
 
 import jax.numpy as jnp
 import numpy as np
-from neural_tangents import stax
 
-import nt_complex  # noqa: F401  (makes NT importable on current jax)
+import nt_complex  # noqa: F401  (first: makes NT importable on current jax)
+from neural_tangents import stax  # noqa: E402
 
 ACTIVATIONS = {"relu": stax.Relu, "erf": stax.Erf, "gelu": stax.Gelu}
 

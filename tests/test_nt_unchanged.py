@@ -2,6 +2,7 @@
 stored from the legacy stack (jax 0.5.3) are reproduced on the running one, and NT's
 forward-mode crash on some jaxlib releases is caught in a subprocess."""
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -61,3 +62,37 @@ def test_nt_structured_empirical_ntk_runs_and_equals_its_jacobian_contraction(tr
         x, None, params) for i in (1, 3)]
     np.testing.assert_allclose(kernels[1], kernels[0], rtol=1e-12,
                                atol=1e-12 * float(np.max(np.abs(kernels[0]))))
+
+
+def _run_python(code: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="0"))
+
+
+def test_importing_nt_complex_never_imports_tensorflow():
+    run = _run_python("import sys, nt_complex, neural_tangents\n"
+                      "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+                      "('tensorflow', 'tf2jax')))")
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "[]"
+    assert "oneDNN" not in run.stderr and "cuda" not in run.stderr.lower(), run.stderr
+
+
+HAS_TENSORFLOW = importlib.util.find_spec("tensorflow") is not None
+
+
+@pytest.mark.skipif(HAS_TENSORFLOW, reason="the legacy stack has TensorFlow")
+def test_tensorflow_bridge_without_tensorflow_raises_a_clear_import_error():
+    import neural_tangents as nt
+    with pytest.raises(ImportError, match="needs TensorFlow and tf2jax"):
+        nt.experimental.empirical_ntk_fn_tf
+
+
+@pytest.mark.skipif(not HAS_TENSORFLOW, reason="the default stack has no TensorFlow")
+def test_tensorflow_bridge_loads_on_first_use_where_tensorflow_is_installed():
+    run = _run_python("import sys, nt_complex, neural_tangents as nt\n"
+                      "assert 'tensorflow' not in sys.modules\n"
+                      "print(callable(nt.experimental.empirical_ntk_fn_tf), "
+                      "'tensorflow' in sys.modules)")
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ["True", "True"]

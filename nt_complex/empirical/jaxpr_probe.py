@@ -21,7 +21,7 @@ constant, `add` and `sub` of weights with different leaves, and
 A layer is accepted only if every value on its weight's path is used exactly
 once, so its leaves reach the output through that layer alone. Leaves used in
 any other way are left to reverse mode (`nt_complex.empirical.structured`).
-Calls to `pjit`-compiled functions are looked into; custom-derivative calls
+Calls to `jit`-compiled functions are looked into; custom-derivative calls
 are not (a weight passed into one is left to reverse mode).
 """
 
@@ -43,7 +43,7 @@ from nt_complex.empirical.probe import PROBE_KWARG, LinearStructure
 __all__ = ["probed"]
 
 _RELAYOUT = {"convert_element_type", "reshape", "transpose", "squeeze", "expand_dims", "copy"}
-_CALLS = {"pjit", "closed_call"}
+_CALLS = {"jit", "pjit", "closed_call"}  # "pjit" became "jit" in jax 0.7
 
 Path = tuple[int, ...]
 
