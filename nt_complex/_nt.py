@@ -13,11 +13,11 @@ missing (jax 0.5.3):
 
 * names NT imports from `jax.core` that moved to `jax.extend.core`
   (`Jaxpr`, `JaxprEqn`, `Literal`, `Primitive`, `Var`, `ClosedJaxpr`);
-* `jax.util.safe_map` / `safe_zip` (removed; NT imports them as `map`/`zip`);
+* `jax.util.safe_map` / `safe_zip` (made private; NT imports them as `map`/`zip`);
 * `jax.interpreters.ad.zeros_like_p` (removed; NT only registers rules for it);
 * `jax.interpreters.ad.source_info_util` and `.config`, which NT's structured
   empirical NTK (its implementation 3) looks up there (gone since jax 0.4.30; with
-  them it runs again, on both stacks, and equals its implementation 2);
+  them it runs again, on both stacks, and equals its implementation 1);
 * `neural_tangents.experimental`, NT's TensorFlow bridge, becomes lazy: importing
   NT (hence nt_complex) never imports TensorFlow, on either stack; touching the
   bridge imports it then, or raises an ImportError that says TensorFlow is missing.
@@ -30,23 +30,6 @@ import importlib.util
 import sys
 import types
 import warnings
-
-
-def _safe_map(f, *args):
-    """`map` that insists on equal lengths (the removed `jax.util.safe_map`)."""
-    args = list(map(list, args))
-    if any(len(a) != len(args[0]) for a in args[1:]):
-        raise ValueError(f"safe_map: length mismatch {[len(a) for a in args]}")
-    return list(map(f, *args))
-
-
-def _safe_zip(*args):
-    """`zip` that insists on equal lengths (the removed `jax.util.safe_zip`)."""
-    args = list(map(list, args))
-    if any(len(a) != len(args[0]) for a in args[1:]):
-        raise ValueError(f"safe_zip: length mismatch {[len(a) for a in args]}")
-    return list(zip(*args))
-
 
 _TF_BRIDGE = "neural_tangents.experimental"
 
@@ -88,9 +71,10 @@ def _make_neural_tangents_importable() -> None:
         jax_util = types.ModuleType("jax.util")
         sys.modules["jax.util"] = jax_util
         jax.util = jax_util
-    for name, replacement in (("safe_map", _safe_map), ("safe_zip", _safe_zip)):
+    for name in ("safe_map", "safe_zip"):
         if not hasattr(jax_util, name):
-            setattr(jax_util, name, replacement)
+            from jax._src import util as private_util  # where jax keeps them today
+            setattr(jax_util, name, getattr(private_util, name))
     # A plain attribute (jax 0.7 serves it behind a deprecation): NT reads it silently.
     ad.zeros_like_p = getattr(ad, "zeros_like_p", None) or jax.extend.core.Primitive("zeros_like")
     if not hasattr(ad, "source_info_util"):
