@@ -67,7 +67,8 @@ def _mahalanobis_and_logdet(residual, sigma):
     with np.errstate(divide="ignore", invalid="ignore"):
         quad = np.einsum("ni,nij,nj->n", residual, inverse, residual) / det
     valid = (det > 0) & (sigma[:, 0, 0] > 0)
-    return np.where(valid, quad, np.inf), np.where(valid, np.log(np.where(valid, det, 1)), -np.inf)
+    # A singular marginal is flagged by an infinite distance (and log-det 0).
+    return np.where(valid, quad, np.inf), np.log(np.where(valid, det, 1))
 
 
 def mean_nll(mean: np.ndarray, covariance: np.ndarray, pseudo: Optional[np.ndarray],

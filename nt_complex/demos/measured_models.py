@@ -6,11 +6,12 @@
   likelihood (`select_hyperparameters`):
 
   * complex networks (`nt_complex.stax`, CReLU) on the complex features
-    ``[x, exp(i pi x)]`` with circular (``W_pseudo = 0``) or real-valued
+    ``[x, exp(i pi c x)]`` (``c`` in `GRID_PHASE`, ``c = 0``: ``[x]`` alone;
+    chosen with the other hyperparameters) with circular (``W_pseudo = 0``) or real-valued
     (``W_pseudo = 1``) weights, predicted by `nt_complex.predict.gp_inference`
     (widely linear: the pseudo-kernels are passed explicitly);
   * NT's real network (ReLU) on the same features in real coordinates
-    ``[x, cos pi x, sin pi x]`` with two outputs ``(Re S, Im S)``: two
+    ``[x, cos pi c x, sin pi c x]`` with two outputs ``(Re S, Im S)``: two
     independent real GPs sharing a kernel, by `nt.predict.gp_inference`.
 
 * `vector_fit_predict`: scikit-rf's `VectorFitting`, pole counts chosen by
@@ -42,14 +43,18 @@ WIDTH = 512
 GRID_W_STD = (0.5, 1.0, 1.5, 2.0, 3.0)
 GRID_B_STD = (0.05, 0.2, 0.5, 1.0)
 GRID_DIAG_REG = tuple(float(r) for r in 10.0 ** np.arange(-7.0, -0.5, 0.5))
+#: Phase rates ``c`` of the input feature ``exp(i pi c x)`` (0: no such feature).
+GRID_PHASE = (0.0, 0.5, 1.0)
 
 
 class Hyperparameters(NamedTuple):
-    """Network hyperparameters; ``diag_reg`` is relative (NT's convention)."""
+    """Network hyperparameters; ``diag_reg`` is relative (NT's convention);
+    ``phase`` is the rate ``c`` of the input feature ``exp(i pi c x)``."""
 
     W_std: float
     b_std: float
     diag_reg: float
+    phase: float = 0.5
 
 
 class Kernels(NamedTuple):
@@ -74,6 +79,7 @@ class Prediction(NamedTuple):
     pseudo_covariance: Optional[np.ndarray]
     seconds: float
     detail: str
+    hyperparameters: Optional["Hyperparameters"] = None
 
 
 class Standardiser(NamedTuple):
@@ -97,26 +103,32 @@ class Standardiser(NamedTuple):
         return cls(offset, scale)
 
 
-def complex_features(x: np.ndarray) -> np.ndarray:
-    """Network input ``[x, exp(i pi x)]`` of normalised frequencies ``x``.
+def complex_features(x: np.ndarray, phase: float) -> np.ndarray:
+    """Network input ``[x, exp(i pi phase x)]`` of normalised frequencies
+    ``x`` (``[x]`` alone, as a complex array, if ``phase == 0``).
 
     Example:
-      >>> complex_features(np.array([0.])).tolist()
+      >>> complex_features(np.array([0.]), 1.).tolist()
       [[0j, (1+0j)]]
     """
     x = np.asarray(x, float)
-    return np.stack([x + 0j, np.exp(1j * np.pi * x)], -1)
+    if phase == 0:
+        return x[:, None] + 0j
+    return np.stack([x + 0j, np.exp(1j * np.pi * phase * x)], -1)
 
 
-def real_features(x: np.ndarray) -> np.ndarray:
-    """The same input in real coordinates: ``[x, cos pi x, sin pi x]``.
+def real_features(x: np.ndarray, phase: float) -> np.ndarray:
+    """The same input in real coordinates: ``[x, cos pi phase x, sin pi phase x]``
+    (``[x]`` if ``phase == 0``).
 
     Example:
-      >>> real_features(np.array([0.])).tolist()
+      >>> real_features(np.array([0.]), 1.).tolist()
       [[0.0, 1.0, 0.0]]
     """
     x = np.asarray(x, float)
-    return np.stack([x, np.cos(np.pi * x), np.sin(np.pi * x)], -1)
+    if phase == 0:
+        return x[:, None]
+    return np.stack([x, np.cos(np.pi * phase * x), np.sin(np.pi * phase * x)], -1)
 
 
 def complex_network(hyper: Hyperparameters, W_pseudo: float, width: int = WIDTH):
@@ -125,7 +137,7 @@ def complex_network(hyper: Hyperparameters, W_pseudo: float, width: int = WIDTH)
 
     Example:
       >>> _, _, kernel_fn = complex_network(Hyperparameters(1., 0.1, 0.), 0.)
-      >>> kernel_fn(complex_features(np.zeros(2)), None, 'nngp').shape
+      >>> kernel_fn(complex_features(np.zeros(2), 1.), None, 'nngp').shape
       (2, 2)
     """
     from nt_complex import stax
@@ -140,7 +152,7 @@ def real_network(hyper: Hyperparameters, width: int = WIDTH):
 
     Example:
       >>> _, _, kernel_fn = real_network(Hyperparameters(1., 0.1, 0.))
-      >>> kernel_fn(real_features(np.zeros(2)), None, 'nngp').shape
+      >>> kernel_fn(real_features(np.zeros(2), 1.), None, 'nngp').shape
       (2, 2)
     """
     import neural_tangents as nt
@@ -157,7 +169,8 @@ def complex_kernels(x: np.ndarray, hyper: Hyperparameters, W_pseudo: float) -> K
       >>> k.ntk.shape, float(np.abs(k.pseudo_nngp).max())
       ((3, 3), 0.0)
     """
-    kernel = complex_network(hyper, W_pseudo)[2](jnp.asarray(complex_features(x)), None, None)
+    kernel = complex_network(hyper, W_pseudo)[2](
+        jnp.asarray(complex_features(x, hyper.phase)), None, None)
     fields = {}
     for name in ("nngp", "ntk"):
         hermitian = np.asarray(kernel.nngp if name == "nngp" else kernel.ntk)
@@ -178,7 +191,8 @@ def real_kernels(x: np.ndarray, hyper: Hyperparameters) -> Kernels:
       >>> bool(np.all(k.pseudo_ntk == 0))
       True
     """
-    kernel = real_network(hyper)[2](jnp.asarray(real_features(x)), None, ("nngp", "ntk"))
+    kernel = real_network(hyper)[2](jnp.asarray(real_features(x, hyper.phase)), None,
+                                    ("nngp", "ntk"))
     nngp, ntk = 2 * np.asarray(kernel.nngp), 2 * np.asarray(kernel.ntk)
     return Kernels(nngp, ntk, np.zeros_like(nngp), np.zeros_like(ntk))
 
@@ -210,29 +224,32 @@ def neg_log_marginal_likelihood(sigma: np.ndarray, v: np.ndarray,
 def select_hyperparameters(kernels_of: Callable[[Hyperparameters], np.ndarray],
                            y_train: np.ndarray,
                            grid_w: tuple = GRID_W_STD, grid_b: tuple = GRID_B_STD,
-                           grid_reg: tuple = GRID_DIAG_REG) -> tuple[Hyperparameters, float]:
+                           grid_reg: tuple = GRID_DIAG_REG, grid_phase: tuple = GRID_PHASE
+                           ) -> tuple[Hyperparameters, float]:
     """Grid search of the complex (augmented) marginal likelihood on the
     training points: `kernels_of(hyper)` returns the training `Kernels`; the
-    NNGP ``(K, P)`` gives the prior of ``[Re y; Im y]``.
+    NNGP ``(K, P)`` gives the prior of ``[Re y; Im y]``. All
+    ``W_std x b_std x phase`` combinations are tried; ``diag_reg`` is
+    optimised on its grid for each (one eigendecomposition).
 
     Returns the best hyperparameters and their negative log-likelihood.
 
     Example:
       >>> x = np.linspace(-1, 1, 6)
       >>> hyper, nll = select_hyperparameters(
-      ...     lambda h: complex_kernels(x, h, 0.), np.exp(2j * x), (1.,), (0.2,), (1e-4, 1e-2))
+      ...     lambda h: complex_kernels(x, h, 0.), np.exp(2j * x), (1.,), (0.2,), (1e-4, 1e-2), (1.,))
       >>> hyper.W_std, hyper.diag_reg in (1e-4, 1e-2)
       (1.0, True)
     """
     v = np.concatenate([y_train.real, y_train.imag])
     best = (None, np.inf)
     regs = np.asarray(grid_reg, float)
-    for w_std, b_std in itertools.product(grid_w, grid_b):
-        k = kernels_of(Hyperparameters(w_std, b_std, 0.))
+    for w_std, b_std, phase in itertools.product(grid_w, grid_b, grid_phase):
+        k = kernels_of(Hyperparameters(w_std, b_std, 0., phase))
         nll = neg_log_marginal_likelihood(realified_covariance(k.nngp, k.pseudo_nngp), v, regs)
         i = int(np.argmin(nll))
         if nll[i] < best[1]:
-            best = (Hyperparameters(w_std, b_std, float(regs[i])), float(nll[i]))
+            best = (Hyperparameters(w_std, b_std, float(regs[i]), phase), float(nll[i]))
     if best[0] is None:
         raise ValueError("no hyperparameters on the grid give a finite marginal likelihood.")
     return best
@@ -254,7 +271,7 @@ def complex_gp_predict(x: np.ndarray, s: np.ndarray, train: np.ndarray, test: np
     Example:
       >>> x = np.linspace(-1, 1, 9)
       >>> out = complex_gp_predict(x, np.exp(2j * x), np.arange(0, 9, 2), np.arange(1, 9, 2),
-      ...                          0., ((1.,), (0.2,), (1e-4,)))
+      ...                          0., ((1.,), (0.2,), (1e-4,), (1.,)))
       >>> sorted(out), out['nngp'].mean.shape
       (['nngp', 'ntk'], (4,))
     """
@@ -288,7 +305,7 @@ def real_gp_predict(x: np.ndarray, s: np.ndarray, train: np.ndarray, test: np.nd
     Example:
       >>> x = np.linspace(-1, 1, 9)
       >>> out = real_gp_predict(x, np.exp(2j * x), np.arange(0, 9, 2), np.arange(1, 9, 2),
-      ...                       ((1.,), (0.2,), (1e-4,)))
+      ...                       ((1.,), (0.2,), (1e-4,), (1.,)))
       >>> out['ntk'].pseudo_covariance is None
       True
     """
@@ -329,7 +346,8 @@ def _to_observation(mean, covariance, pseudo, noise: float, standard: Standardis
     return Prediction(
         np.asarray(mean) * standard.scale + standard.offset, covariance * scale2,
         None if pseudo is None else np.asarray(pseudo) * scale2, seconds,
-        f"W_std={hyper.W_std:g}, b_std={hyper.b_std:g}, diag_reg={hyper.diag_reg:.0e}")
+        f"W_std={hyper.W_std:g}, b_std={hyper.b_std:g}, diag_reg={hyper.diag_reg:.0e}, "
+        f"phase={hyper.phase:g}", hyper)
 
 
 #: Pole counts (n_poles_real, n_poles_cmplx) tried by `vector_fit_predict`.
@@ -419,7 +437,7 @@ def finite_networks_predict(x: np.ndarray, s: np.ndarray, train: np.ndarray, tes
     start = time.perf_counter()
     standard = Standardiser.fit(s[train])
     y = jnp.asarray(((s[train] - standard.offset) / standard.scale)[:, None])
-    x_train, x_test = (jnp.asarray(complex_features(x[i])) for i in (train, test))
+    x_train, x_test = (jnp.asarray(complex_features(x[i], hyper.phase)) for i in (train, test))
     init_fn, apply_fn, kernel_fn = complex_network(hyper, W_pseudo, width)
     ntk = kernel_fn(x_train, None, None)
     pseudo_ntk = ntk.pseudo_ntk
