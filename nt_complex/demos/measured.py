@@ -111,7 +111,7 @@ def markdown_tables(rows: list[Result]) -> str:
 
     Example:
       >>> r = Result('n', 'band20', 'complex NNGP', 0.1, -1., 0.9, 2., '')
-      >>> print(markdown_tables([r]).splitlines()[2])
+      >>> print(markdown_tables([r]).splitlines()[4])
       | n | band20 | **0.1000** |
     """
     keys = list(dict.fromkeys((r.network, r.split) for r in rows))

@@ -40,8 +40,8 @@ def realified_covariance(covariance: np.ndarray, pseudo: Optional[np.ndarray]) -
     """Real covariance of ``[Re y; Im y]`` from ``(K, P)`` (``P=None``: zero).
 
     Example:
-      >>> realified_covariance(np.array([[2.]]), np.array([[2.]])).tolist()
-      [[2.0, 0.0], [0.0, 0.0]]
+      >>> realified_covariance(np.array([[2.]]), np.array([[2j]])).tolist()
+      [[1.0, 1.0], [1.0, 1.0]]
     """
     covariance = np.asarray(covariance)
     pseudo = np.zeros_like(covariance) if pseudo is None else np.asarray(pseudo)

@@ -377,7 +377,8 @@ def vector_fit_predict(freq: np.ndarray, s: np.ndarray, train: np.ndarray, test:
     Example:
       >>> f = np.linspace(1e9, 2e9, 40)
       >>> s = 1 / (1 + 1j * f / 1.5e9)
-      >>> p = vector_fit_predict(f, s, np.arange(0, 40, 2), np.arange(1, 40, 2))
+      >>> p = vector_fit_predict(f, s, np.arange(0, 40, 2), np.arange(1, 40, 2),
+      ...                        candidates=((1, 0), (0, 1)))
       >>> bool(np.max(np.abs(p.mean - s[1::2])) < 1e-6)
       True
     """
