@@ -173,7 +173,6 @@ def test_predictive_covariance_and_metrics(W_pseudo, get):
 
 def test_real_gps_are_nt_per_output():
     m, train, held_out = _problem()
-    import neural_tangents as nt
     p = models.real_gp_predict(m.x, m.s, train, held_out, SMALL_GRID)["nngp"]
     hyper = p.hyperparameters
     standard = models.Standardiser.fit(m.s[train])
@@ -192,7 +191,6 @@ def test_real_gps_are_nt_per_output():
     # Re and Im each have covariance `cov`: complex K = 2 cov, P = 0.
     np.testing.assert_allclose(p.covariance, 2 * cov * standard.scale ** 2, atol=1e-9)
     assert p.pseudo_covariance is None
-    del nt
 
 
 def test_metrics_flag_singular_predictions():

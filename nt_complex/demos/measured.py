@@ -30,6 +30,7 @@ METHODS = GP_METHODS + ("vector fitting", "finite circular", "finite real-weight
 
 #: Quick settings (notebook in `make test`): small grid, short training.
 QUICK_GRID = ((1.0, 2.0), (0.2, 1.0), (1e-5, 1e-4, 1e-3, 1e-2, 1e-1), (0.5,))
+QUICK_VF = {"folds": 3, "candidates": ((0, 2), (1, 2), (0, 4), (1, 4))}
 
 
 class Result(NamedTuple):
@@ -67,7 +68,8 @@ def predictions(name: str, split: str, quick: bool = False) -> dict[str, models.
             m.x, m.s, train, everywhere, gp["nngp"].hyperparameters, W_pseudo, seeds, steps)
     real = models.real_gp_predict(m.x, m.s, train, everywhere, grid)
     out["2 real GPs NNGP"], out["2 real GPs NTK"] = real["nngp"], real["ntk"]
-    out["vector fitting"] = models.vector_fit_predict(m.freq_hz, m.s, train, everywhere)
+    out["vector fitting"] = models.vector_fit_predict(
+        m.freq_hz, m.s, train, everywhere, **(QUICK_VF if quick else {}))
     out["linear interp."] = models.linear_interpolation(m.x, m.s, train, everywhere)
     return {method: out[method] for method in METHODS}
 

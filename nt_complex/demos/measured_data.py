@@ -57,7 +57,13 @@ class Measurement(NamedTuple):
     parameter: str
 
 
-def _skrf():
+def import_skrf():
+    """scikit-rf, or an `ImportError` telling how to install the extra.
+
+    Example:
+      >>> import_skrf().__name__
+      'skrf'
+    """
     try:
         import skrf
     except ImportError as error:  # pragma: no cover - depends on the environment
@@ -72,7 +78,7 @@ def skrf_data_dir() -> str:
       >>> os.path.isfile(os.path.join(skrf_data_dir(), 'ro,1.s1p'))
       True
     """
-    return os.path.dirname(os.path.abspath(_skrf().data.__file__))
+    return os.path.dirname(os.path.abspath(import_skrf().data.__file__))
 
 
 def normalise_frequency(freq_hz: np.ndarray) -> np.ndarray:
@@ -99,7 +105,7 @@ def load_measurement(name: str) -> Measurement:
     """
     if name not in MEASURED_FILES:
         raise ValueError(f"name must be one of {sorted(MEASURED_FILES)}; got {name!r}.")
-    skrf = _skrf()
+    skrf = import_skrf()
     filename, (i, j) = MEASURED_FILES[name]
     network = skrf.Network(os.path.join(skrf_data_dir(), filename))
     order = np.argsort(network.f)

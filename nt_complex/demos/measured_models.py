@@ -356,9 +356,9 @@ VF_POLES = tuple((r, c) for r in (0, 1, 2) for c in (0, 1, 2, 3, 4) if r + c > 0
 
 def _vector_fit(freq: np.ndarray, s: np.ndarray, poles: tuple[int, int]):
     """A fitted `skrf.VectorFitting` of the one-port trace ``s(freq)``."""
-    from nt_complex.demos.measured_data import _skrf
+    from nt_complex.demos.measured_data import import_skrf
 
-    skrf = _skrf()
+    skrf = import_skrf()
     network = skrf.Network(frequency=skrf.Frequency.from_f(freq, unit="hz"),
                            s=s.reshape(-1, 1, 1))
     fit = skrf.vectorFitting.VectorFitting(network)
