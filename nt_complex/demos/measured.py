@@ -18,6 +18,7 @@ from typing import NamedTuple, Optional
 import jax
 import numpy as np
 
+from nt_complex.demos import measured_baselines as baselines
 from nt_complex.demos import measured_models as models
 from nt_complex.demos.measured_data import MEASURED_FILES, SPLITS, load_measurement, split_indices
 from nt_complex.demos.measured_metrics import coverage95, mean_nll, relative_rmse
@@ -64,13 +65,13 @@ def predictions(name: str, split: str, quick: bool = False) -> dict[str, models.
         gp = models.complex_gp_predict(m.x, m.s, train, everywhere, W_pseudo, grid)
         out[f"{label} NNGP"], out[f"{label} NTK"] = gp["nngp"], gp["ntk"]
         finite = "finite circular" if label == "complex" else "finite real-weight"
-        out[finite] = models.finite_networks_predict(
+        out[finite] = baselines.finite_networks_predict(
             m.x, m.s, train, everywhere, gp["nngp"].hyperparameters, W_pseudo, seeds, steps)
     real = models.real_gp_predict(m.x, m.s, train, everywhere, grid)
     out["2 real GPs NNGP"], out["2 real GPs NTK"] = real["nngp"], real["ntk"]
-    out["vector fitting"] = models.vector_fit_predict(
+    out["vector fitting"] = baselines.vector_fit_predict(
         m.freq_hz, m.s, train, everywhere, **(QUICK_VF if quick else {}))
-    out["linear interp."] = models.linear_interpolation(m.x, m.s, train, everywhere)
+    out["linear interp."] = baselines.linear_interpolation(m.x, m.s, train, everywhere)
     return {method: out[method] for method in METHODS}
 
 
