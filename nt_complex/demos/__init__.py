@@ -12,4 +12,5 @@ DEMOS = (
     "phase",
     "initializers",
     "regression",
+    "measured",
 )
