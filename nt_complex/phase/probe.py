@@ -9,6 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from nt_complex.phase.maps import Block, BlockSpec, is_complex_block, pair_kernel
+from nt_complex.phase.structured import split_block, structured_maps
 
 __all__ = ["inspect_block"]
 
@@ -94,4 +95,27 @@ def inspect_block(block: Block, input_shape: Optional[Sequence[int]] = None,
         large = np.asarray(_output_nngp(spec, _PROBE_W_STD, 0.0, 3.7, _PROBE_C).nngp)
         homogeneous = bool(np.all(np.isfinite(small)) and np.allclose(
             large, 3.7 * small, rtol=_HOMOGENEITY_RTOL, atol=0.0))
-    return BlockSpec(block, spec.spatial_shape, spec.is_complex, bool(homogeneous))
+    return BlockSpec(block, spec.spatial_shape, spec.is_complex, bool(homogeneous),
+                     _is_structured(spec, out))
+
+
+def _is_structured(spec: BlockSpec, out) -> bool:
+    """Use the activation's diagonal moments (`nt_complex.phase.structured`)?
+
+    Yes for `serial(circular linear layers..., activation with a diagonal
+    rule)`, after checking that the rule's `E|f|^2` reproduces the block's own
+    kernel at the probe point (a wrong rule is an error, not a silent answer)."""
+    parts = split_block(spec.block(_PROBE_W_STD, 0.2)) if spec.is_complex else None
+    if parts is None:
+        return False
+    try:
+        variance = structured_maps(spec, parts).q_map(jnp.ones(spec.n_positions))
+    except ValueError:  # e.g. non-circular weights before the activation
+        return False
+    expected = np.real(np.asarray(out.nngp)[0, 0]).reshape(-1)
+    if not np.allclose(np.asarray(variance), expected, rtol=1e-9, atol=0.0):
+        raise RuntimeError(
+            f"the activation's diagonal rule gives E|f|^2 = {np.asarray(variance)} but its "
+            f"kernel gives {expected} at the same point: the rule attached with "
+            f"nt_complex.stax.activations.diagonal.with_diagonal is inconsistent.")
+    return True

@@ -21,6 +21,7 @@ import jax.numpy as jnp
 from nt_complex.phase.conv import multiplier
 from nt_complex.phase.fixed_point import fixed_point
 from nt_complex.phase.maps import BlockSpec, pair_map, variance_map
+from nt_complex.phase.structured import split_block, structured_maps
 
 __all__ = ["Status", "PointResult", "solve_point", "C_START"]
 
@@ -63,7 +64,10 @@ def _state(x: jnp.ndarray, n: int) -> jnp.ndarray:
 
 
 def _maps(spec: BlockSpec, W_std, b_std):
-    kernel_fn = spec.block(W_std, b_std)[2]
+    """`(q_map, c_map, multipliers)`: the kernel_fn's own maps, or for a
+    structured block the q-map and multipliers from the diagonal moments."""
+    layer = spec.block(W_std, b_std)
+    kernel_fn = layer[2]
     shape = spec.spatial_shape
 
     def q_map(q):
@@ -76,11 +80,22 @@ def _maps(spec: BlockSpec, W_std, b_std):
         q_out, k_out = pair_map(spec, kernel_fn, q.reshape(shape), (q * c).reshape(shape))
         return (k_out / q_out).reshape(-1)
 
-    return q_map, k12_map, c_map
+    def multipliers(q):
+        on_diagonal = q.astype(jnp.result_type(q, jnp.complex64) if spec.is_complex
+                               else q.dtype)
+        chi_par = multiplier(lambda k: k12_map(q, k), on_diagonal, 1.0)
+        chi_phase = (multiplier(lambda k: k12_map(q, k), on_diagonal, 1j)
+                     if spec.is_complex else jnp.full((), jnp.nan))
+        return chi_par, chi_phase
+
+    if spec.structured:
+        fast = structured_maps(spec, split_block(layer))
+        return fast.q_map, c_map, fast.multipliers
+    return q_map, c_map, multipliers
 
 
 def _correlation_and_chi(spec: BlockSpec, maps, q, tol, max_iter):
-    _, k12_map, c_map = maps
+    _, c_map, multipliers = maps
     n = spec.n_positions
     if spec.is_complex:
         def c_state_map(s):
@@ -94,10 +109,7 @@ def _correlation_and_chi(spec: BlockSpec, maps, q, tol, max_iter):
         res = fixed_point(lambda s: _state(c_map(q, s.reshape(-1)), n),
                           _state(jnp.full(n, C_START), n), tol=tol, max_iter=max_iter)
         c_star = res.value.reshape(-1)
-    on_diagonal = q.astype(c_star.dtype)
-    chi_par = multiplier(lambda k: k12_map(q, k), on_diagonal, 1.0)
-    chi_phase = (multiplier(lambda k: k12_map(q, k), on_diagonal, 1j)
-                 if spec.is_complex else jnp.full((), jnp.nan))
+    chi_par, chi_phase = multipliers(q)
     return c_star, res.converged, chi_par, chi_phase
 
 
