@@ -94,9 +94,13 @@ def _maps(spec: BlockSpec, W_std, b_std):
     return q_map, c_map, multipliers
 
 
-def _correlation_and_chi(spec: BlockSpec, maps, q, tol, max_iter):
+def _correlation_and_chi(spec: BlockSpec, maps, q, tol, max_iter, correlation=True):
     _, c_map, multipliers = maps
     n = spec.n_positions
+    chi_par, chi_phase = multipliers(q)
+    if not correlation:
+        dtype = jnp.result_type(q, jnp.complex64) if spec.is_complex else q.dtype
+        return jnp.full(n, jnp.nan, dtype), jnp.array(True), chi_par, chi_phase
     if spec.is_complex:
         def c_state_map(s):
             c = s[:n] + 1j * s[n:]
@@ -109,7 +113,6 @@ def _correlation_and_chi(spec: BlockSpec, maps, q, tol, max_iter):
         res = fixed_point(lambda s: _state(c_map(q, s.reshape(-1)), n),
                           _state(jnp.full(n, C_START), n), tol=tol, max_iter=max_iter)
         c_star = res.value.reshape(-1)
-    chi_par, chi_phase = multipliers(q)
     return c_star, res.converged, chi_par, chi_phase
 
 
@@ -128,7 +131,7 @@ def _scale_free_profile(spec: BlockSpec, q_map, tol, max_iter):
 
 
 def solve_point(spec: BlockSpec, W_var, b_var, *, tol: float = 1e-10,
-                max_iter: int = 100) -> PointResult:
+                max_iter: int = 100, correlation: bool = True) -> PointResult:
     """Fixed points and multipliers of `spec.block` at one `(W_var, b_var)`.
 
     Example:
@@ -168,7 +171,8 @@ def solve_point(spec: BlockSpec, W_var, b_var, *, tol: float = 1e-10,
     q_ok = ok_from_one | ok_from_zero
     q_zero = q_ok & (b_var == 0) & (jnp.max(q) < 1e-6)
     q_safe = jnp.where(q_ok, q, 1.0)
-    c_star, c_ok, chi_par, chi_phase = _correlation_and_chi(spec, maps, q_safe, tol, max_iter)
+    c_star, c_ok, chi_par, chi_phase = _correlation_and_chi(spec, maps, q_safe, tol, max_iter,
+                                                            correlation)
 
     status = jnp.where(~q_ok, Status.NO_FIXED_POINT,
                        jnp.where(q_zero, Status.Q_ZERO,
@@ -177,7 +181,7 @@ def solve_point(spec: BlockSpec, W_var, b_var, *, tol: float = 1e-10,
         free_maps = _maps(spec, W_std, jnp.zeros_like(b_std))
         profile = _scale_free_profile(spec, free_maps[0], tol, max_iter)
         c_free, c_free_ok, chi_par_free, chi_phase_free = _correlation_and_chi(
-            spec, free_maps, profile, tol, max_iter)
+            spec, free_maps, profile, tol, max_iter, correlation)
         use_free = ~q_ok | (b_var == 0)
         c_star = jnp.where(use_free, c_free, c_star)
         # E|f'|^2 of a degree-1 homogeneous activation is scale free, so chi does
