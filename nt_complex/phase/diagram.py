@@ -56,8 +56,11 @@ class PhaseDiagram:
         return c.mean(axis=tuple(range(c.ndim - len(self.spatial_shape), c.ndim))) \
             if self.spatial_shape else c
 
-    def plot(self, ax=None, families: Sequence[Any] = (), title: Optional[str] = None):
-        """Draw c*, the chi_1 = 1 (and chi_phase = 1) lines and flagged regions.
+    def plot(self, ax=None, families: Sequence[Any] = (), title: Optional[str] = None,
+             saddle_node=None):
+        """Draw c*, the chi_1 = 1 (and chi_phase = 1) lines where they exist,
+        hatched flagged regions and, if given, `saddle_node = (W_var, b_var)`
+        (from `nt_complex.phase.saddle_node_line`).
 
         `families`: objects with `.name`, `.W_var` and optional `.b_var`,
         `.marker` (e.g. `nt_complex.initializers` families), drawn as markers
@@ -72,7 +75,8 @@ class PhaseDiagram:
           >>> ax = pd.plot()
         """
         from nt_complex.phase.plot import plot_diagram
-        return plot_diagram(self, ax=ax, families=families, title=title)
+        return plot_diagram(self, ax=ax, families=families, title=title,
+                            saddle_node=saddle_node)
 
 
 @functools.lru_cache(maxsize=32)
