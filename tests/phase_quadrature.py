@@ -65,13 +65,19 @@ def variance(f, q, radial_kinks=()):
     return float(np.sum(w * np.abs(f(z)) ** 2))
 
 
-def rotation_slope(f, q, eps=1e-10, radial_kinks=()):
-    """`Im E[f(z) conj f(e^{-i eps} z)] / (q eps)`: the phase multiplier per unit
-    `W_var` measured on a rotated copy (no derivative of `f`; angle panels split
-    at the quadrant edges and at their rotated images)."""
+def _rotated_overlap(f, q, eps, radial_kinks):
     edges = np.unique(np.concatenate([np.arange(5) * np.pi / 2, eps + np.arange(4) * np.pi / 2]))
     z, w = polar_rule(q, radial_kinks, edges)
     return float(np.sum(w * np.imag(f(z) * np.conj(f(np.exp(-1j * eps) * z))))) / (q * eps)
+
+
+def rotation_slope(f, q, eps=1e-3, radial_kinks=()):
+    """`lim Im E[f(z) conj f(e^{-i eps} z)] / (q eps)`: the phase multiplier per
+    unit `W_var` measured on rotated copies (no derivative of `f`; angle panels
+    split at the quadrant edges and at their rotated images), Richardson
+    extrapolated from `eps, 2 eps, 4 eps` (error O(eps^3))."""
+    s1, s2, s4 = (_rotated_overlap(f, q, k * eps, radial_kinks) for k in (1, 2, 4))
+    return (8 * s1 - 6 * s2 + s4) / 3
 
 
 def pre_activation_q_star(f, W_var, b_var, radial_kinks=(), q_max=50.0):

@@ -90,13 +90,20 @@ def inspect_block(block: Block, input_shape: Optional[Sequence[int]] = None,
     out = _output_nngp(spec, _PROBE_W_STD, 0.2, 1.0, _PROBE_C)
     if spec.is_complex and out.pseudo_nngp is not None:
         _check_pseudo_is_irrelevant(spec, out)
-    if homogeneous is None:
+    structured = _is_structured(spec, out)
+    if homogeneous is None and structured:
+        # the activation's E|f|^2 is what scales: V(s p) = s V(p)?
+        rule = split_block(spec.block(_PROBE_W_STD, 0.0)).rule
+        p = np.array([1.0, 3.7])
+        small, large = (np.asarray(rule(jnp.asarray(x * p)).variance) for x in (1.0, 3.7))
+        homogeneous = bool(np.all(np.isfinite(small)) and np.allclose(
+            large, 3.7 * small, rtol=_HOMOGENEITY_RTOL, atol=0.0))
+    elif homogeneous is None:
         small = np.asarray(_output_nngp(spec, _PROBE_W_STD, 0.0, 1.0, _PROBE_C).nngp)
         large = np.asarray(_output_nngp(spec, _PROBE_W_STD, 0.0, 3.7, _PROBE_C).nngp)
         homogeneous = bool(np.all(np.isfinite(small)) and np.allclose(
             large, 3.7 * small, rtol=_HOMOGENEITY_RTOL, atol=0.0))
-    return BlockSpec(block, spec.spatial_shape, spec.is_complex, bool(homogeneous),
-                     _is_structured(spec, out))
+    return BlockSpec(block, spec.spatial_shape, spec.is_complex, bool(homogeneous), structured)
 
 
 def _is_structured(spec: BlockSpec, out) -> bool:
