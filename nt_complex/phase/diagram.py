@@ -80,6 +80,12 @@ class PhaseDiagram:
 
 
 @functools.lru_cache(maxsize=32)
+def _inspect(block: Block, input_shape: Optional[tuple], homogeneous: Optional[bool]) -> BlockSpec:
+    """`inspect_block`, once per block object (its probes evaluate the kernel eagerly)."""
+    return inspect_block(block, input_shape, homogeneous)
+
+
+@functools.lru_cache(maxsize=32)
 def _solver(spec: BlockSpec, tol: float, max_iter: int, correlation: bool) -> Callable:
     point = functools.partial(solve_point, spec, tol=tol, max_iter=max_iter,
                               correlation=correlation)
@@ -131,7 +137,8 @@ def phase_diagram(block: Block, W_var, b_var, *, input_shape: Optional[Sequence[
     """
     if int(chunk_size) < 1:
         raise ValueError(f"chunk_size must be a positive integer; got {chunk_size!r}.")
-    spec = inspect_block(block, input_shape, homogeneous)
+    spatial_input = None if input_shape is None else tuple(input_shape)
+    spec = _inspect(block, spatial_input, homogeneous)
     shape, W_flat, b_flat = _grid_inputs(W_var, b_var)
     total = W_flat.size
     chunk = min(int(chunk_size), max(total, 1))
