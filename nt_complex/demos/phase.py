@@ -9,6 +9,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import os
 from types import SimpleNamespace
 
@@ -146,26 +147,29 @@ def complex_figure(out_dir: str, quick: bool) -> str:
 
 
 def modrelu_figure(out_dir: str, quick: bool) -> str:
-    """modReLU `Dense -> ModReLU(b)` for b in MODRELU_BIASES: c* with the
-    saddle-node line (no finite q* beyond it), families, and chi_1 panels.
+    """modReLU `Dense -> ModReLU(b)` for b in MODRELU_BIASES: chi_1 and chi_phase
+    with the saddle-node line (no finite q* beyond it, hatched) and the
+    initializer families. Computed with `correlation=False` (q* and chi from the
+    closed-form diagonal moments; c* would need modReLU's kernel at |rho| < 1).
 
     Example:
       >>> import tempfile
       >>> p = modrelu_figure(tempfile.mkdtemp(), True)  # doctest: +SKIP
     """
-    m, n = (10, 6) if quick else (30, 20)
+    m, n = (12, 8) if quick else (120, 80)
     W = np.linspace(3.0 / m, 3.0, m)
     b = np.linspace(0.0, 1.0, n)
     fams = _families(np.complex128, W.max())
     q_pre = np.geomspace(1e-3, 1e3, 400)
     fig, axes = plt.subplots(2, len(MODRELU_BIASES), figsize=(6 * len(MODRELU_BIASES), 9))
     for column, bias in enumerate(MODRELU_BIASES):
-        block = complex_block(lambda: complex_stax.ModReLU(bias))
-        pd = phase_diagram(block, W, b)
-        pd.plot(ax=axes[0, column], families=fams, saddle_node=saddle_node_line(block, q_pre),
-                title=f"modReLU(b = {bias}): $c^*$")
-        _chi_panel(axes[1, column], W, b, pd.chi_1, r"$\chi_1$")
-        axes[1, column].set_title(rf"modReLU(b = {bias}): $\chi_1 = \chi_{{par}}$")
+        block = complex_block(functools.partial(complex_stax.ModReLU, bias))
+        pd = phase_diagram(block, W, b, correlation=False)
+        saddle = saddle_node_line(block, q_pre)
+        pd.plot(ax=axes[0, column], families=fams, saddle_node=saddle, color="chi_1",
+                title=rf"modReLU(b = {bias}): $\chi_1 = \chi_{{par}}$")
+        pd.plot(ax=axes[1, column], saddle_node=saddle, color="chi_phase",
+                title=rf"modReLU(b = {bias}): $\chi_{{phase}} = 1 - \sigma_b^2/q^*_{{pre}}$")
     return _save(fig, out_dir, "phase_modrelu.png")
 
 

@@ -92,6 +92,10 @@ def add_phase_diagram_command(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--b-var-max", type=float, default=0.25, dest="b_var_max")
     parser.add_argument("--grid", type=int, nargs=2, metavar=("M", "N"), default=[60, 40],
                         help="M points in sigma_w^2, N points in sigma_b^2")
+    parser.add_argument("--c-star", action=argparse.BooleanOptionalAction, default=None,
+                        dest="c_star",
+                        help="compute c* (default: yes, except modrelu, whose kernel at "
+                             "|rho| < 1 is expensive: then the map shows chi_1)")
     parser.add_argument("--out", required=True, help="output image, e.g. phase.png")
     parser.set_defaults(func=run_phase_diagram)
     return parser
@@ -144,10 +148,11 @@ def run_phase_diagram(args: argparse.Namespace) -> int:
     # modReLU's q-map and chi are closed forms, but its c iteration evaluates the
     # kernel at |rho| < 1 (nt_complex/special/modrelu.py), whose quadrature is
     # paid by every entry under vmap: small chunks bound the memory.
-    chunk_size = 16 if args.activation == "modrelu" else 8192
+    with_c = args.c_star if args.c_star is not None else args.activation != "modrelu"
+    chunk_size = 16 if args.activation == "modrelu" and with_c else 8192
     with tqdm(total=m * n, desc="phase diagram", unit="pt") as bar:
         pd = phase_diagram(block, W_var, b_var, input_shape=input_shape,
-                           chunk_size=chunk_size, progress=bar.update)
+                           chunk_size=chunk_size, progress=bar.update, correlation=with_c)
     fams = []
     if args.families:
         from nt_complex.initializers import families
@@ -164,8 +169,9 @@ def run_phase_diagram(args: argparse.Namespace) -> int:
     if args.activation == "modrelu" and args.conv is None:
         from nt_complex.phase import saddle_node_line
         saddle = saddle_node_line(block, np.geomspace(1e-3, 1e3, 400))
-    pd.plot(ax=axes[0, 0], families=fams, title=f"{args.activation}{where}: $c^*$",
-            saddle_node=saddle)
+    shown = "c_star" if with_c else "chi_1"
+    pd.plot(ax=axes[0, 0], families=fams, saddle_node=saddle, color=shown,
+            title=f"{args.activation}{where}: " + ("$c^*$" if with_c else r"$\chi_1$"))
     if pd.is_complex:
         ax = axes[0, 1]
         mesh = ax.pcolormesh(W_var, b_var, np.ma.masked_invalid(pd.chi_phase),

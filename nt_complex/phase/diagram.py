@@ -57,10 +57,11 @@ class PhaseDiagram:
             if self.spatial_shape else c
 
     def plot(self, ax=None, families: Sequence[Any] = (), title: Optional[str] = None,
-             saddle_node=None):
+             saddle_node=None, color: str = "c_star"):
         """Draw c*, the chi_1 = 1 (and chi_phase = 1) lines where they exist,
         hatched flagged regions and, if given, `saddle_node = (W_var, b_var)`
-        (from `nt_complex.phase.saddle_node_line`).
+        (from `nt_complex.phase.saddle_node_line`). `color`: `"c_star"`,
+        `"chi_1"` or `"chi_phase"` as the colour map.
 
         `families`: objects with `.name`, `.W_var` and optional `.b_var`,
         `.marker` (e.g. `nt_complex.initializers` families), drawn as markers
@@ -76,7 +77,7 @@ class PhaseDiagram:
         """
         from nt_complex.phase.plot import plot_diagram
         return plot_diagram(self, ax=ax, families=families, title=title,
-                            saddle_node=saddle_node)
+                            saddle_node=saddle_node, color=color)
 
 
 @functools.lru_cache(maxsize=32)

@@ -48,14 +48,31 @@ def _hatch_flagged(ax, W, b, status) -> list:
     return handles
 
 
+#: `color` choices of `plot_diagram`: field -> (colour-bar label, colormap).
+COLORS = {"c_star": (r"$c^*$", "viridis"), "chi_1": (r"$\chi_1$", "magma"),
+          "chi_phase": (r"$\chi_{phase}$", "magma")}
+
+
+def _color_values(diagram, color: str) -> np.ndarray:
+    if color not in COLORS:
+        raise ValueError(f"color: expected one of {sorted(COLORS)}, got {color!r}.")
+    if color == "c_star":
+        return diagram.c_star_mean()
+    values = getattr(diagram, color)
+    if values is None:
+        raise ValueError(f"color={color!r}: this diagram has no {color} (a real block).")
+    return np.asarray(values, float)
+
+
 def plot_diagram(diagram, ax=None, families: Sequence[Any] = (),
-                 title: Optional[str] = None, saddle_node=None):
+                 title: Optional[str] = None, saddle_node=None, color: str = "c_star"):
     """Draw `diagram` on `ax` (a new figure if None) and return `ax`.
 
     Draws c*, the chi_1 = 1 and chi_phase = 1 lines where they exist, hatched
     (and legended) NO_FIXED_POINT / SCALE_FREE / Q_ZERO / C_NOT_CONVERGED
     regions, `saddle_node = (W_var, b_var)` (see `saddle_node_line`) and
-    initializer `families`.
+    initializer `families`. `color`: the field shown as colours (`"c_star"`,
+    `"chi_1"` or `"chi_phase"`; infinite chi is drawn in the top colour).
 
     Example:
       >>> import matplotlib; matplotlib.use('Agg')
@@ -73,11 +90,18 @@ def plot_diagram(diagram, ax=None, families: Sequence[Any] = (),
         raise ValueError("plot needs a grid diagram (1-D W_var and b_var).")
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 4.5))
-    c = np.ma.masked_invalid(diagram.c_star_mean())
-    low = float(c.min()) if c.count() else 0.0
-    mesh = ax.pcolormesh(W, b, c, shading="auto", cmap="viridis", vmin=min(0.0, low),
-                         vmax=1.0)
-    ax.figure.colorbar(mesh, ax=ax, label=r"$c^*$")
+    raw = _color_values(diagram, color)
+    label, cmap = COLORS[color]
+    if color == "c_star":
+        shown = np.ma.masked_invalid(raw)
+        vmin, vmax = min(0.0, float(shown.min()) if shown.count() else 0.0), 1.0
+    else:
+        finite = raw[np.isfinite(raw)]
+        vmax = max(2.0, float(finite.max())) if finite.size else 2.0
+        shown = np.ma.masked_invalid(np.where(np.isposinf(raw), vmax, raw))
+        vmin = 0.0
+    mesh = ax.pcolormesh(W, b, shown, shading="auto", cmap=cmap, vmin=vmin, vmax=vmax)
+    ax.figure.colorbar(mesh, ax=ax, label=label)
     flagged = _hatch_flagged(ax, W, b, np.asarray(diagram.status))
     if len(W) > 1 and len(b) > 1:
         outline = [patheffects.withStroke(linewidth=3, foreground="k")]
