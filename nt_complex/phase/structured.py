@@ -23,6 +23,7 @@ import jax
 import jax.numpy as jnp
 
 from nt_complex.phase.conv import spectral_radius
+from nt_complex.phase.maps import pair_kernel
 from nt_complex.stax._layer import is_complex_layer
 from nt_complex.stax.activations.diagonal import DiagonalRule, diagonal_rule
 from nt_complex.stax.combinators import serial_layers
@@ -89,8 +90,6 @@ def structured_maps(spec, parts: StructuredBlock) -> StructuredMaps:
       >>> [round(float(x), 12) for x in maps.multipliers(jnp.ones(1))]  # W/2, W/4
       [1.0, 0.5]
     """
-    from nt_complex.phase.maps import pair_kernel
-
     shape = spec.spatial_shape
 
     def pre_variance(q):
