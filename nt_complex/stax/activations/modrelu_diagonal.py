@@ -10,9 +10,9 @@ For `f(z) = ReLU(|z| + b) z/|z|` and `z ~ CN(0, q)`, `beta = b/sqrt(q)`
 * `b > 0`: `E|f|^2 = q + b sqrt(pi q) + b^2`; `f` jumps at 0 (`|f| -> b`), so
   the derivative moments and `par` are infinite.
 
-`phase` is `E|f|^2/q` for every `b`: `f` commutes with rotations, so
-`K_f(q e^{i eps}) = e^{i eps} E|f|^2` exactly (for `b <= 0` this equals
-`E|f_z|^2 - E|f_zb|^2`; for `b > 0` Price's theorem fails at the jump).
+`phase = E|f_z|^2 - E|f_zb|^2` for `b <= 0`, which equals `E|f|^2/q`: `f`
+commutes with rotations, so `K_f(q e^{i eps}) = e^{i eps} E|f|^2` exactly. For
+`b > 0` Price's theorem fails at the jump and `phase = E|f|^2/q` (rotation).
 """
 
 from __future__ import annotations
