@@ -27,6 +27,8 @@ __all__ = ["Status", "PointResult", "solve_point", "C_START"]
 
 #: Starting correlation of the c iteration (NT's notebook uses 0.1).
 C_START = 0.1
+#: Variance at which the q-map's secant slope decides whether q = 0 attracts (no bias).
+_SECANT_EPS = 1e-6
 
 
 class Status(enum.IntEnum):
@@ -164,9 +166,13 @@ def solve_point(spec: BlockSpec, W_var, b_var, *, tol: float = 1e-10,
     # modReLU near its saddle-node line, where q = 1 lies above the repelling
     # fixed point although an attracting one exists below it).
     q_from_one, ok_from_one = attracting_q(1.0)
-    # Without a bias q = 0 is itself a fixed point, so that start adds nothing.
+    # Without a bias q = 0 is itself a fixed point: accepted when it attracts
+    # (modReLU with b < 0 and no bias: small signals die while q = 1 explodes),
+    # judged by the secant slope q'(eps)/eps (autodiff at q = 0 is unreliable:
+    # NT's ReLU kernel reports slope 0 there).
     q_from_zero, ok_from_zero = attracting_q(0.0)
-    ok_from_zero = ok_from_zero & (b_var > 0)
+    secant = jnp.max(q_map(jnp.full(n, _SECANT_EPS)) / _SECANT_EPS)
+    ok_from_zero = ok_from_zero & ((b_var > 0) | (secant < 1))
     q = jnp.where(ok_from_one, q_from_one, q_from_zero)
     q_ok = ok_from_one | ok_from_zero
     q_zero = q_ok & (b_var == 0) & (jnp.max(q) < 1e-6)

@@ -55,11 +55,14 @@ def modrelu_diagonal_moments(b: float) -> DiagonalRule:
             variance = q + b * jnp.sqrt(q) * math.sqrt(math.pi) + b * b
             phase = jnp.where(positive, variance / safe_q, jnp.inf)
             return DiagonalMoments(variance, jnp.full_like(q, jnp.inf), phase)
+        # where, not sqrt(q): a finite (zero) derivative at q = 0, where the
+        # signal dies (V = o(q^n)) and the q-map's slope is 0.
+        root = jnp.where(positive, jnp.sqrt(safe_q), 0.0)
         depth = jnp.where(positive, jnp.minimum(-b / jnp.sqrt(safe_q), _DEPTH_MAX), _DEPTH_MAX)
         beta2 = depth * depth
         gauss = jnp.exp(-beta2)
         tail = math.sqrt(math.pi) * erfc(depth)
-        variance = q * gauss + b * jnp.sqrt(q) * tail
+        variance = q * gauss + b * root * tail
         bar = beta2 / 4 * exp1(beta2)                 # E|f_zb|^2
         holo = gauss - depth * tail + bar              # E|f_z|^2
         return DiagonalMoments(variance, holo + bar, holo - bar)
