@@ -68,15 +68,19 @@ def test_saddle_node_edge():
     np.testing.assert_allclose(W_lib, W_ref, rtol=1e-9)
     np.testing.assert_allclose(b_lib, b_ref, rtol=1e-9)
     w_sn, b_sn = W_ref[1], b_ref[1]
-    W = np.array([[w_sn - 0.02], [w_sn - 0.002], [w_sn + 0.002], [w_sn + 0.02]])
-    pd = phase_diagram(modrelu_block, W, np.full_like(W, b_sn), correlation=False)
+    # last point: no bias, W_var = 2.5: q = 0 attracts (V(p) = o(p) near 0: the
+    # test's secant slope W V(eps)/eps < 1), although q = 1 would explode
+    W = np.array([[w_sn - 0.02], [w_sn - 0.002], [w_sn + 0.002], [w_sn + 0.02], [2.5]])
+    B = np.array([[b_sn]] * 4 + [[0.0]])
+    pd = phase_diagram(modrelu_block, W, B, correlation=False)
     status = pd.status.ravel()
+    assert 2.5 * variance(1e-6) / 1e-6 < 1
     assert status.tolist() == [Status.OK, Status.OK, Status.NO_FIXED_POINT,
-                               Status.NO_FIXED_POINT]
+                               Status.NO_FIXED_POINT, Status.Q_ZERO]
     for i in range(2):
         p_star = least_fixed_point(W[i, 0], b_sn)
         np.testing.assert_allclose(pd.q_star.ravel()[i], variance(p_star), rtol=1e-8)
-    assert np.all(np.isnan(pd.q_star.ravel()[2:])) and np.all(np.isnan(pd.chi_1.ravel()[2:]))
+    assert np.all(np.isnan(pd.q_star.ravel()[2:4])) and np.all(np.isnan(pd.chi_1.ravel()[2:4]))
 
 
 def bessel_G(x: float, beta: float) -> float:
