@@ -1,13 +1,27 @@
-"""Benchmark: phase diagrams vs the plain code of NT's phase-diagram notebook.
+"""Benchmark: phase diagrams vs the plain code of NT's phase-diagram notebook,
+and modReLU grids vs the same CReLU grid.
 
 The reference ("notebook-style") is NT's own `kernel_fn` on a hand-built NT
 `Kernel`, plain Newton for q* (from 1.0) and c* (from 0.1), chi_1 by `grad`,
 vmapped over the grid and jitted, timed in the same process. Times are steady
 state (best of repeats after the first call); the first call (compile + run) is
 reported separately.
+
+modReLU rows: each case runs in a fresh subprocess (`python -m bench.bench_phase
+CASE M N [--no-correlation]`), which reports the wall time of one
+`phase_diagram` call including compilation and its peak resident memory
+(`ru_maxrss`; XLA's buffers are invisible to tracemalloc). The 250 x 300 rows
+(NT's notebook size) run only with `BENCH_PHASE_FULL=1`.
 """
 
 from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
 
 import jax
 import jax.numpy as jnp
@@ -29,6 +43,56 @@ def _erf_block(W_std, b_std):
 
 def _crelu_block(W_std, b_std):
     return cstax.serial(cstax.Dense(1024, W_std, b_std), cstax.CReLU())
+
+
+def _modrelu_block(W_std, b_std):
+    return cstax.serial(cstax.Dense(1024, W_std, b_std), cstax.ModReLU(-0.5))
+
+
+_BLOCKS = {"modrelu": _modrelu_block, "crelu": _crelu_block}
+#: modReLU's c iteration evaluates its kernel at |rho| < 1 (nt_complex.special.modrelu),
+#: whose cost under vmap bounds the chunk size (as the CLI does).
+_CHUNKS = {"modrelu": 16, "crelu": 8192}
+
+
+def measure_case(case: str, m: int, n: int, correlation: bool = True) -> dict:
+    """Time (incl. compile) and peak RSS of one `phase_diagram` call in this process.
+
+    Example:
+      >>> measure_case("crelu", 3, 2)["points"]  # doctest: +SKIP
+      6
+    """
+    W_var, b_var = np.linspace(0.1, 3.0, m), np.linspace(0.0, 0.5, n)
+    start = time.perf_counter()
+    pd = phase_diagram(_BLOCKS[case], W_var, b_var, correlation=correlation,
+                       chunk_size=_CHUNKS[case] if correlation else 8192)
+    seconds = time.perf_counter() - start
+    counts = {s: int(np.sum(pd.status == s)) for s in np.unique(pd.status)}
+    return {"case": case, "points": m * n, "seconds": seconds,
+            "peak_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20,
+            "status_counts": {str(k): v for k, v in counts.items()}}
+
+
+def _subprocess_case(case: str, m: int, n: int, correlation: bool) -> dict:
+    args = [sys.executable, "-m", "bench.bench_phase", case, str(m), str(n)]
+    if not correlation:
+        args.append("--no-correlation")
+    env = dict(os.environ, JAX_ENABLE_X64="1")
+    out = subprocess.run(args, capture_output=True, text=True, check=True, env=env)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def modrelu_rows(sizes, correlation: bool) -> list[str]:
+    """Table rows: modReLU vs CReLU on the same grid, one subprocess per case."""
+    rows = []
+    what = "q*, c*, chi" if correlation else "q*, chi (correlation=False)"
+    for m, n in sizes:
+        mod = _subprocess_case("modrelu", m, n, correlation)
+        crelu = _subprocess_case("crelu", m, n, correlation)
+        rows.append(f"| modReLU(-0.5) {what} | {n}x{m} | {mod['seconds']:.1f} "
+                    f"| {mod['peak_gb']:.2f} | {crelu['seconds']:.1f} "
+                    f"| {mod['seconds'] / crelu['seconds']:.2f} |")
+    return rows
 
 
 def _conv_block(W_std, b_std):
@@ -101,8 +165,19 @@ def run(quick: bool = False) -> str:
              f"| notebook code, first call incl. compile | {grid} | - | {ref[0]:.1f} | - | - |",
              _row("complex Dense+CReLU (chi_par, chi_phase)", grid, crelu),
              _row("Conv 3x3 SAME + Erf on 8x8", f"{n_conv}x{n_conv}", conv)]
+    sizes = [(24, 16)] + ([(300, 250)] if os.environ.get("BENCH_PHASE_FULL") else [])
+    lines += ["", "| modReLU case (fresh process) | grid (b x W) | time incl. compile (s) "
+              "| peak RSS (GB) | same CReLU grid (s) | ratio |", "|---|---|---|---|---|---|"]
+    lines += modrelu_rows(sizes, correlation=False)
+    lines += modrelu_rows(sizes if not quick else [], correlation=True)
     return "\n".join(lines)
 
 
 if __name__ == "__main__":
-    print(run(quick=True))
+    if len(sys.argv) >= 4:  # one modReLU/CReLU case, see the module docstring
+        jax.config.update("jax_enable_x64", True)
+        result = measure_case(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]),
+                              correlation="--no-correlation" not in sys.argv)
+        print(json.dumps(result))
+    else:
+        print(run(quick=True))

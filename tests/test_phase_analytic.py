@@ -74,22 +74,3 @@ def test_cardioid_critical_line():
     pd = phase_diagram(block, np.array([crit * 0.999, crit, crit * 1.001]), B[1:])
     assert np.all(pd.chi_1[:, 0] < 1) and np.all(pd.chi_1[:, 2] > 1)
     np.testing.assert_allclose(pd.chi_1[:, 1], 1.0, atol=1e-9)
-
-
-def test_modrelu_saddle_node():
-    ModReLU = getattr(cstax, "ModReLU", None)
-    if ModReLU is None:
-        pytest.skip("nt_complex.stax.ModReLU is not available yet (another issue).")
-    block = lambda w, b: cstax.serial(cstax.Dense(1024, w, b), ModReLU(-0.5))
-    # reference: saddle node where q-map tangent to the diagonal at q* = 1 (pre-activation)
-    from scipy.special import erfc
-    beta = -0.5
-    V = np.exp(-beta ** 2) + beta * np.sqrt(np.pi) * erfc(-beta)
-    dV = np.exp(-beta ** 2) + (beta / 2) * np.sqrt(np.pi) * erfc(-beta)
-    w_sn = 1 / dV
-    b_sn = 1 - w_sn * V
-    assert abs(w_sn - 1.766) < 1e-3 and abs(b_sn - 0.375) < 1e-3
-    # one grid (one compilation): just inside and just beyond the saddle-node line
-    pd = phase_diagram(block, np.array([w_sn - 0.02, w_sn + 0.02]), np.array([b_sn]))
-    assert pd.status[0, 0] != Status.NO_FIXED_POINT
-    assert pd.status[0, 1] == Status.NO_FIXED_POINT and np.isnan(pd.c_star[0, 1])

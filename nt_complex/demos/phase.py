@@ -1,5 +1,6 @@
 """Phase diagrams: NT's Dense+Erf diagram, ReLU, complex CReLU/cardioid
-(chi_par and chi_phase), and a Conv+Erf block with SAME vs CIRCULAR padding.
+(chi_par and chi_phase), modReLU for b in {-1, -0.5, -0.2} with its saddle-node
+line, zReLU and split-erf, and a Conv+Erf block with SAME vs CIRCULAR padding.
 
 Example:
   >>> import tempfile
@@ -8,6 +9,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import os
 from types import SimpleNamespace
 
@@ -20,9 +22,14 @@ from neural_tangents import stax as real_stax  # noqa: E402
 
 from nt_complex import stax as complex_stax  # noqa: E402
 from nt_complex.initializers import SPECS, families  # noqa: E402
-from nt_complex.phase import Status, phase_diagram  # noqa: E402
+from nt_complex.phase import phase_diagram, saddle_node_line  # noqa: E402
+from nt_complex.phase.plot import crosses_one  # noqa: E402
 
-__all__ = ["make_figures", "erf_block", "relu_block", "complex_block", "conv_erf_block"]
+__all__ = ["make_figures", "erf_block", "relu_block", "complex_block", "conv_erf_block",
+           "modrelu_figure", "zrelu_split_erf_figure"]
+
+#: modReLU biases drawn by `modrelu_figure`.
+MODRELU_BIASES = (-1.0, -0.5, -0.2)
 
 _FAMILY_NAMES = ("lecun_truncated_normal", "glorot_truncated_normal", "he_truncated_normal")
 
@@ -98,8 +105,8 @@ def _save(fig, out_dir: str, name: str) -> str:
 def _chi_panel(ax, W, b, values, label):
     mesh = ax.pcolormesh(W, b, np.ma.masked_invalid(values), shading="auto", cmap="magma")
     ax.figure.colorbar(mesh, ax=ax, label=label)
-    if np.nanmin(values) < 1 < np.nanmax(values):
-        ax.contour(W, b, values, levels=[1.0], colors="c")
+    if crosses_one(values):
+        ax.contour(W, b, np.where(np.isposinf(values), 1e6, values), levels=[1.0], colors="c")
         ax.plot([], [], color="c", label=label + " = 1")
         ax.legend(loc="lower right", fontsize=7)
     ax.set_xlabel(r"$\sigma_w^2$")
@@ -117,12 +124,6 @@ def real_figure(out_dir: str, name: str, block, title: str, quick: bool) -> str:
     pd = phase_diagram(block, W, b)
     fig, ax = plt.subplots(figsize=(6.5, 4.8))
     pd.plot(ax=ax, families=_families(np.float64, W.max()), title=title)
-    scale_free = pd.status == Status.SCALE_FREE
-    if scale_free.any():
-        ax.contourf(W, b, scale_free.astype(float), levels=[0.5, 1.5], colors="none",
-                    hatches=["xx"])
-        ax.fill([], [], fill=False, hatch="xx", label="no finite $q^*$ (scale-free c-map)")
-        ax.legend(loc="lower right", fontsize=7)
     return _save(fig, out_dir, name)
 
 
@@ -135,9 +136,6 @@ def complex_figure(out_dir: str, quick: bool) -> str:
     """
     W, b = _grid(quick, 60, 40)
     fams = _families(np.complex128, W.max())
-    # modReLU is left out: its kernel (Laguerre series + 6000-node quadrature,
-    # all evaluated under vmap) needs ~100 MB and about a minute per grid point
-    # here; tests/test_phase_analytic.py checks its saddle-node line instead.
     acts = [("CReLU", complex_stax.CReLU), ("cardioid", complex_stax.Cardioid)]
     fig, axes = plt.subplots(len(acts), 2, figsize=(12, 4.2 * len(acts)))
     for row, (label, act) in zip(axes, acts):
@@ -146,6 +144,54 @@ def complex_figure(out_dir: str, quick: bool) -> str:
         _chi_panel(row[1], W, b, pd.chi_phase, r"$\chi_{phase}$")
         row[1].set_title(rf"{label}: $\chi_{{phase}}$")
     return _save(fig, out_dir, "phase_complex.png")
+
+
+def modrelu_figure(out_dir: str, quick: bool) -> str:
+    """modReLU `Dense -> ModReLU(b)` for b in MODRELU_BIASES: chi_1 and chi_phase
+    with the saddle-node line (no finite q* beyond it, hatched) and the
+    initializer families. Computed with `correlation=False` (q* and chi from the
+    closed-form diagonal moments; c* would need modReLU's kernel at |rho| < 1).
+
+    Example:
+      >>> import tempfile
+      >>> p = modrelu_figure(tempfile.mkdtemp(), True)  # doctest: +SKIP
+    """
+    m, n = (12, 8) if quick else (120, 80)
+    W = np.linspace(3.0 / m, 3.0, m)
+    b = np.linspace(0.0, 1.0, n)
+    fams = _families(np.complex128, W.max())
+    q_pre = np.geomspace(1e-3, 1e3, 400)
+    fig, axes = plt.subplots(2, len(MODRELU_BIASES), figsize=(6 * len(MODRELU_BIASES), 9))
+    for column, bias in enumerate(MODRELU_BIASES):
+        block = complex_block(functools.partial(complex_stax.ModReLU, bias))
+        pd = phase_diagram(block, W, b, correlation=False)
+        saddle = saddle_node_line(block, q_pre)
+        pd.plot(ax=axes[0, column], families=fams, saddle_node=saddle, color="chi_1",
+                title=rf"modReLU(b = {bias}): $\chi_1 = \chi_{{par}}$")
+        pd.plot(ax=axes[1, column], saddle_node=saddle, color="chi_phase",
+                title=rf"modReLU(b = {bias}): $\chi_{{phase}} = 1 - \sigma_b^2/q^*_{{pre}}$")
+    return _save(fig, out_dir, "phase_modrelu.png")
+
+
+def zrelu_split_erf_figure(out_dir: str, quick: bool) -> str:
+    """zReLU (chi_1 = inf: chaotic wherever c* < 1; q* = b/(1 - W/4) pre-activation)
+    and split-erf: c* with the chi = 1 lines, and chi_phase.
+
+    Example:
+      >>> import tempfile
+      >>> p = zrelu_split_erf_figure(tempfile.mkdtemp(), True)  # doctest: +SKIP
+    """
+    W, b = _grid(quick, 40, 24)
+    W = W * 5 / 3  # zReLU's q* exists up to W_var = 4
+    fams = _families(np.complex128, W.max())
+    acts = [("zReLU", complex_stax.ZReLU), ("split-erf", complex_stax.SplitErf)]
+    fig, axes = plt.subplots(len(acts), 2, figsize=(12, 4.2 * len(acts)))
+    for row, (label, act) in zip(axes, acts):
+        pd = phase_diagram(complex_block(act), W, b)
+        pd.plot(ax=row[0], families=fams, title=rf"{label}: $c^*$")
+        _chi_panel(row[1], W, b, pd.chi_phase, r"$\chi_{phase}$")
+        row[1].set_title(rf"{label}: $\chi_{{phase}}$")
+    return _save(fig, out_dir, "phase_zrelu_split_erf.png")
 
 
 def conv_figure(out_dir: str, quick: bool) -> str:
@@ -165,8 +211,9 @@ def conv_figure(out_dir: str, quick: bool) -> str:
 
 
 def make_figures(out_dir: str, quick: bool = False) -> list[str]:
-    """Write phase_erf.png, phase_relu.png, phase_complex.png and
-    phase_cnn_same_vs_circular.png to `out_dir`; return their paths.
+    """Write phase_erf.png, phase_relu.png, phase_complex.png, phase_modrelu.png,
+    phase_zrelu_split_erf.png and phase_cnn_same_vs_circular.png to `out_dir`;
+    return their paths.
 
     Example:
       >>> import tempfile
@@ -182,5 +229,7 @@ def make_figures(out_dir: str, quick: bool = False) -> list[str]:
         real_figure(out_dir, "phase_relu.png", relu_block,
                     r"Dense + ReLU: $c^*$ ($\chi_1 = \sigma_w^2/2$)", quick),
         complex_figure(out_dir, quick),
+        modrelu_figure(out_dir, quick),
+        zrelu_split_erf_figure(out_dir, quick),
         conv_figure(out_dir, quick),
     ]

@@ -2,7 +2,8 @@
 
 A block is `Dense(1024)` (or `Conv(1024, (3, 3))` with `--conv H W`) followed
 by the chosen activation, from `nt.stax` (real `erf`, `relu`) or
-`nt_complex.stax` (complex `crelu`, `split-erf`, `modrelu`, `cardioid`, `exp`).
+`nt_complex.stax` (complex `crelu`, `split-erf`, `modrelu`, `cardioid`, `zrelu`,
+`exp`). modReLU diagrams also show the saddle-node line (no finite q* beyond).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ ACTIVATIONS: dict[str, tuple[bool, str]] = {
     "split-erf": (True, "SplitErf"),
     "modrelu": (True, "ModReLU"),
     "cardioid": (True, "Cardioid"),
+    "zrelu": (True, "ZReLU"),
     "exp": (True, "Exp"),
 }
 
@@ -90,6 +92,10 @@ def add_phase_diagram_command(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--b-var-max", type=float, default=0.25, dest="b_var_max")
     parser.add_argument("--grid", type=int, nargs=2, metavar=("M", "N"), default=[60, 40],
                         help="M points in sigma_w^2, N points in sigma_b^2")
+    parser.add_argument("--c-star", action=argparse.BooleanOptionalAction, default=None,
+                        dest="c_star",
+                        help="compute c* (default: yes, except modrelu, whose kernel at "
+                             "|rho| < 1 is expensive: then the map shows chi_1)")
     parser.add_argument("--out", required=True, help="output image, e.g. phase.png")
     parser.set_defaults(func=run_phase_diagram)
     return parser
@@ -127,6 +133,7 @@ def run_phase_diagram(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from nt_complex.phase import phase_diagram
+    from nt_complex.phase.plot import crosses_one
 
     _check_args(args)
     try:
@@ -138,12 +145,14 @@ def run_phase_diagram(args: argparse.Namespace) -> int:
     W_var = np.linspace(args.W_var_max / m, args.W_var_max, m)
     b_var = np.linspace(0.0, args.b_var_max, n)
     input_shape = None if args.conv is None else tuple(args.conv)
-    # modReLU's kernel (series + 6000-node quadrature, all evaluated under vmap)
-    # needs ~100 MB per grid point: solve it in small chunks (slow but bounded).
-    chunk_size = 16 if args.activation == "modrelu" else 8192
+    # modReLU's q-map and chi are closed forms, but its c iteration evaluates the
+    # kernel at |rho| < 1 (nt_complex/special/modrelu.py), whose quadrature is
+    # paid by every entry under vmap: small chunks bound the memory.
+    with_c = args.c_star if args.c_star is not None else args.activation != "modrelu"
+    chunk_size = 16 if args.activation == "modrelu" and with_c else 8192
     with tqdm(total=m * n, desc="phase diagram", unit="pt") as bar:
         pd = phase_diagram(block, W_var, b_var, input_shape=input_shape,
-                           chunk_size=chunk_size, progress=bar.update)
+                           chunk_size=chunk_size, progress=bar.update, correlation=with_c)
     fams = []
     if args.families:
         from nt_complex.initializers import families
@@ -156,17 +165,24 @@ def run_phase_diagram(args: argparse.Namespace) -> int:
     where = "" if args.conv is None else f", Conv 3x3 {args.padding} on {args.conv[0]}x{args.conv[1]}"
     ncols = 2 if pd.is_complex else 1
     fig, axes = plt.subplots(1, ncols, figsize=(6.5 * ncols, 4.8), squeeze=False)
-    pd.plot(ax=axes[0, 0], families=fams, title=f"{args.activation}{where}: $c^*$")
+    saddle = None
+    if args.activation == "modrelu" and args.conv is None:
+        from nt_complex.phase import saddle_node_line
+        saddle = saddle_node_line(block, np.geomspace(1e-3, 1e3, 400))
+    shown = "c_star" if with_c else "chi_1"
+    pd.plot(ax=axes[0, 0], families=fams, saddle_node=saddle, color=shown,
+            title=f"{args.activation}{where}: " + ("$c^*$" if with_c else r"$\chi_1$"))
     if pd.is_complex:
         ax = axes[0, 1]
         mesh = ax.pcolormesh(W_var, b_var, np.ma.masked_invalid(pd.chi_phase),
                              shading="auto", cmap="magma")
         fig.colorbar(mesh, ax=ax, label=r"$\chi_{phase}$")
-        if np.nanmin(pd.chi_phase) < 1 < np.nanmax(pd.chi_phase):
-            ax.contour(W_var, b_var, pd.chi_phase, levels=[1.0], colors="w")
+        if crosses_one(pd.chi_phase):
+            ax.contour(W_var, b_var, np.where(np.isposinf(pd.chi_phase), 1e6, pd.chi_phase),
+                       levels=[1.0], colors="w")
         ax.set_xlabel(r"$\sigma_w^2$")
         ax.set_ylabel(r"$\sigma_b^2$")
-        ax.set_title(r"$\chi_{phase}$ (white: $\chi_{phase} = 1$)")
+        ax.set_title(r"$\chi_{phase}$ (white: $\chi_{phase} = 1$ where it exists)")
     fig.tight_layout()
     fig.savefig(args.out, dpi=120)
     plt.close(fig)

@@ -56,8 +56,12 @@ class PhaseDiagram:
         return c.mean(axis=tuple(range(c.ndim - len(self.spatial_shape), c.ndim))) \
             if self.spatial_shape else c
 
-    def plot(self, ax=None, families: Sequence[Any] = (), title: Optional[str] = None):
-        """Draw c*, the chi_1 = 1 (and chi_phase = 1) lines and flagged regions.
+    def plot(self, ax=None, families: Sequence[Any] = (), title: Optional[str] = None,
+             saddle_node=None, color: str = "c_star"):
+        """Draw c*, the chi_1 = 1 (and chi_phase = 1) lines where they exist,
+        hatched flagged regions and, if given, `saddle_node = (W_var, b_var)`
+        (from `nt_complex.phase.saddle_node_line`). `color`: `"c_star"`,
+        `"chi_1"` or `"chi_phase"` as the colour map.
 
         `families`: objects with `.name`, `.W_var` and optional `.b_var`,
         `.marker` (e.g. `nt_complex.initializers` families), drawn as markers
@@ -72,12 +76,20 @@ class PhaseDiagram:
           >>> ax = pd.plot()
         """
         from nt_complex.phase.plot import plot_diagram
-        return plot_diagram(self, ax=ax, families=families, title=title)
+        return plot_diagram(self, ax=ax, families=families, title=title,
+                            saddle_node=saddle_node, color=color)
 
 
 @functools.lru_cache(maxsize=32)
-def _solver(spec: BlockSpec, tol: float, max_iter: int) -> Callable:
-    point = functools.partial(solve_point, spec, tol=tol, max_iter=max_iter)
+def _inspect(block: Block, input_shape: Optional[tuple], homogeneous: Optional[bool]) -> BlockSpec:
+    """`inspect_block`, once per block object (its probes evaluate the kernel eagerly)."""
+    return inspect_block(block, input_shape, homogeneous)
+
+
+@functools.lru_cache(maxsize=32)
+def _solver(spec: BlockSpec, tol: float, max_iter: int, correlation: bool) -> Callable:
+    point = functools.partial(solve_point, spec, tol=tol, max_iter=max_iter,
+                              correlation=correlation)
     return jax.jit(jax.vmap(point))
 
 
@@ -99,7 +111,8 @@ def _grid_inputs(W_var, b_var):
 def phase_diagram(block: Block, W_var, b_var, *, input_shape: Optional[Sequence[int]] = None,
                   homogeneous: Optional[bool] = None, tol: float = 1e-10,
                   max_iter: int = 100, chunk_size: int = 8192,
-                  progress: Optional[Callable[[int], None]] = None) -> PhaseDiagram:
+                  progress: Optional[Callable[[int], None]] = None,
+                  correlation: bool = True) -> PhaseDiagram:
     """q*, c*, chi_1 (and chi_phase) of `block` over `(W_var, b_var)`.
 
     Args:
@@ -112,6 +125,9 @@ def phase_diagram(block: Block, W_var, b_var, *, input_shape: Optional[Sequence[
       tol, max_iter: fixed-point tolerance and iteration cap.
       chunk_size: points per compiled batch (bounds memory).
       progress: called with the number of points finished after each chunk.
+      correlation: False skips the c iteration (`c_star` all NaN; `q_star`,
+        `chi` and the q-related status codes unchanged): much cheaper when the
+        activation's kernel at `|rho| < 1` is expensive (modReLU).
 
     Example:
       >>> from neural_tangents import stax
@@ -122,11 +138,12 @@ def phase_diagram(block: Block, W_var, b_var, *, input_shape: Optional[Sequence[
     """
     if int(chunk_size) < 1:
         raise ValueError(f"chunk_size must be a positive integer; got {chunk_size!r}.")
-    spec = inspect_block(block, input_shape, homogeneous)
+    spatial_input = None if input_shape is None else tuple(input_shape)
+    spec = _inspect(block, spatial_input, homogeneous)
     shape, W_flat, b_flat = _grid_inputs(W_var, b_var)
     total = W_flat.size
     chunk = min(int(chunk_size), max(total, 1))
-    solver = _solver(spec, float(tol), int(max_iter))
+    solver = _solver(spec, float(tol), int(max_iter), bool(correlation))
     parts = []
     for start in range(0, total, chunk):
         stop = min(start + chunk, total)
@@ -163,6 +180,7 @@ def q_star(block: Block, W_var, b_var, *, input_shape: Optional[Sequence[int]] =
       >>> round(float(q_star(relu, 1.0, 0.1)), 12)  # (q + 0.1)/2 = q
       0.1
     """
+    kwargs.setdefault("correlation", False)
     return _scalar_or_array(phase_diagram(block, W_var, b_var, input_shape=input_shape,
                                           **kwargs).q_star)
 
@@ -191,5 +209,6 @@ def chi_1(block: Block, W_var, b_var, *, input_shape: Optional[Sequence[int]] = 
       >>> round(float(chi_1(relu, 3.0, 0.1)), 12)  # sigma_w^2 / 2
       1.5
     """
+    kwargs.setdefault("correlation", False)
     return _scalar_or_array(phase_diagram(block, W_var, b_var, input_shape=input_shape,
                                           **kwargs).chi_1)

@@ -5,8 +5,9 @@ regularised for vector states, so a singular Jacobian — e.g. the phase
 direction of a phase-equivariant map — gives a finite step). The step is
 accepted only if it is finite, points the same way as plain iteration
 (`f(x) - x`: this steers Newton towards *attracting* fixed points, the ones a
-deep network actually reaches) and reduces the residual; otherwise the step is
-the plain iteration `x <- f(x)`. The loop stops at `|f(x) - x| <= tol max(1, |x|)`,
+deep network actually reaches) and leaves a smaller residual than both the
+current point and the plain step; otherwise the step is the plain iteration
+`x <- f(x)` (so the loop never converges slower than plain iteration). The loop stops at `|f(x) - x| <= tol max(1, |x|)`,
 at a non-finite value, or after `max_iter` steps, and reports which.
 """
 
@@ -75,6 +76,9 @@ def fixed_point(f: Callable[[jnp.ndarray], jnp.ndarray], x0, *, tol: float = 1e-
     def size(r):
         return jnp.max(jnp.abs(r))
 
+    def finite_or_inf(v):
+        return jnp.where(jnp.isfinite(v), v, jnp.inf)
+
     def done(x, r):
         small = size(r) <= tol * jnp.maximum(1.0, size(x))
         return small | ~jnp.all(jnp.isfinite(x)) | ~jnp.all(jnp.isfinite(r))
@@ -90,10 +94,14 @@ def fixed_point(f: Callable[[jnp.ndarray], jnp.ndarray], x0, *, tol: float = 1e-
         x_newton = x + step
         f_newton = f(x_newton)
         r_newton = f_newton - x_newton
-        accept = (jnp.all(jnp.isfinite(x_newton)) & jnp.all(jnp.isfinite(f_newton))
-                  & (jnp.vdot(step, r) > 0) & (size(r_newton) < size(r)))
         x_plain = fx
         f_plain = f(x_plain)
+        # Newton must beat the plain step (not just the current residual): a
+        # wrong Jacobian (e.g. autodiff of a kernel near a branch switch) gives
+        # tiny steps that reduce the residual a little and would stall the loop.
+        accept = (jnp.all(jnp.isfinite(x_newton)) & jnp.all(jnp.isfinite(f_newton))
+                  & (jnp.vdot(step, r) > 0)
+                  & (size(r_newton) < jnp.minimum(size(r), finite_or_inf(size(f_plain - x_plain)))))
         x_next = jnp.where(accept, x_newton, x_plain)
         f_next = jnp.where(accept, f_newton, f_plain)
         return x_next, f_next, it + 1

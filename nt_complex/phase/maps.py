@@ -42,12 +42,16 @@ class BlockSpec:
       is_complex: the block is built from `nt_complex.stax`.
       homogeneous: the bias-free block is positively homogeneous of degree 1
         (ReLU, CReLU, Abs, LeakyRelu, ...): its c-map is scale free.
+      structured: `serial(linear layers..., activation)` whose activation
+        reports its diagonal moments: q-map and multipliers from them
+        (`nt_complex.phase.structured`).
     """
 
     block: Block
     spatial_shape: tuple[int, ...]
     is_complex: bool
     homogeneous: bool
+    structured: bool = False
 
     @property
     def n_positions(self) -> int:

@@ -9,6 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from nt_complex.phase.maps import Block, BlockSpec, is_complex_block, pair_kernel
+from nt_complex.phase.structured import split_block, structured_maps
 
 __all__ = ["inspect_block"]
 
@@ -89,9 +90,39 @@ def inspect_block(block: Block, input_shape: Optional[Sequence[int]] = None,
     out = _output_nngp(spec, _PROBE_W_STD, 0.2, 1.0, _PROBE_C)
     if spec.is_complex and out.pseudo_nngp is not None:
         _check_pseudo_is_irrelevant(spec, out)
-    if homogeneous is None:
+    structured = _is_structured(spec, out)
+    if homogeneous is None and structured:
+        # the activation's E|f|^2 is what scales: V(s p) = s V(p)?
+        rule = split_block(spec.block(_PROBE_W_STD, 0.0)).rule
+        p = np.array([1.0, 3.7])
+        small, large = (np.asarray(rule(jnp.asarray(x * p)).variance) for x in (1.0, 3.7))
+        homogeneous = bool(np.all(np.isfinite(small)) and np.allclose(
+            large, 3.7 * small, rtol=_HOMOGENEITY_RTOL, atol=0.0))
+    elif homogeneous is None:
         small = np.asarray(_output_nngp(spec, _PROBE_W_STD, 0.0, 1.0, _PROBE_C).nngp)
         large = np.asarray(_output_nngp(spec, _PROBE_W_STD, 0.0, 3.7, _PROBE_C).nngp)
         homogeneous = bool(np.all(np.isfinite(small)) and np.allclose(
             large, 3.7 * small, rtol=_HOMOGENEITY_RTOL, atol=0.0))
-    return BlockSpec(block, spec.spatial_shape, spec.is_complex, bool(homogeneous))
+    return BlockSpec(block, spec.spatial_shape, spec.is_complex, bool(homogeneous), structured)
+
+
+def _is_structured(spec: BlockSpec, out) -> bool:
+    """Use the activation's diagonal moments (`nt_complex.phase.structured`)?
+
+    Yes for `serial(circular linear layers..., activation with a diagonal
+    rule)`, after checking that the rule's `E|f|^2` reproduces the block's own
+    kernel at the probe point (a wrong rule is an error, not a silent answer)."""
+    parts = split_block(spec.block(_PROBE_W_STD, 0.2)) if spec.is_complex else None
+    if parts is None:
+        return False
+    try:
+        variance = structured_maps(spec, parts).q_map(jnp.ones(spec.n_positions))
+    except ValueError:  # e.g. non-circular weights before the activation
+        return False
+    expected = np.real(np.asarray(out.nngp)[0, 0]).reshape(-1)
+    if not np.allclose(np.asarray(variance), expected, rtol=1e-9, atol=0.0):
+        raise RuntimeError(
+            f"the activation's diagonal rule gives E|f|^2 = {np.asarray(variance)} but its "
+            f"kernel gives {expected} at the same point: the rule attached with "
+            f"nt_complex.stax.activations.diagonal.with_diagonal is inconsistent.")
+    return True

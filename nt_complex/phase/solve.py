@@ -21,11 +21,14 @@ import jax.numpy as jnp
 from nt_complex.phase.conv import multiplier
 from nt_complex.phase.fixed_point import fixed_point
 from nt_complex.phase.maps import BlockSpec, pair_map, variance_map
+from nt_complex.phase.structured import split_block, structured_maps
 
 __all__ = ["Status", "PointResult", "solve_point", "C_START"]
 
 #: Starting correlation of the c iteration (NT's notebook uses 0.1).
 C_START = 0.1
+#: Variance at which the q-map's secant slope decides whether q = 0 attracts (no bias).
+_SECANT_EPS = 1e-6
 
 
 class Status(enum.IntEnum):
@@ -63,7 +66,10 @@ def _state(x: jnp.ndarray, n: int) -> jnp.ndarray:
 
 
 def _maps(spec: BlockSpec, W_std, b_std):
-    kernel_fn = spec.block(W_std, b_std)[2]
+    """`(q_map, c_map, multipliers)`: the kernel_fn's own maps, or for a
+    structured block the q-map and multipliers from the diagonal moments."""
+    layer = spec.block(W_std, b_std)
+    kernel_fn = layer[2]
     shape = spec.spatial_shape
 
     def q_map(q):
@@ -76,12 +82,27 @@ def _maps(spec: BlockSpec, W_std, b_std):
         q_out, k_out = pair_map(spec, kernel_fn, q.reshape(shape), (q * c).reshape(shape))
         return (k_out / q_out).reshape(-1)
 
-    return q_map, k12_map, c_map
+    def multipliers(q):
+        on_diagonal = q.astype(jnp.result_type(q, jnp.complex64) if spec.is_complex
+                               else q.dtype)
+        chi_par = multiplier(lambda k: k12_map(q, k), on_diagonal, 1.0)
+        chi_phase = (multiplier(lambda k: k12_map(q, k), on_diagonal, 1j)
+                     if spec.is_complex else jnp.full((), jnp.nan))
+        return chi_par, chi_phase
+
+    if spec.structured:
+        fast = structured_maps(spec, split_block(layer))
+        return fast.q_map, c_map, fast.multipliers
+    return q_map, c_map, multipliers
 
 
-def _correlation_and_chi(spec: BlockSpec, maps, q, tol, max_iter):
-    _, k12_map, c_map = maps
+def _correlation_and_chi(spec: BlockSpec, maps, q, tol, max_iter, correlation=True):
+    _, c_map, multipliers = maps
     n = spec.n_positions
+    chi_par, chi_phase = multipliers(q)
+    if not correlation:
+        dtype = jnp.result_type(q, jnp.complex64) if spec.is_complex else q.dtype
+        return jnp.full(n, jnp.nan, dtype), jnp.array(True), chi_par, chi_phase
     if spec.is_complex:
         def c_state_map(s):
             c = s[:n] + 1j * s[n:]
@@ -94,10 +115,6 @@ def _correlation_and_chi(spec: BlockSpec, maps, q, tol, max_iter):
         res = fixed_point(lambda s: _state(c_map(q, s.reshape(-1)), n),
                           _state(jnp.full(n, C_START), n), tol=tol, max_iter=max_iter)
         c_star = res.value.reshape(-1)
-    on_diagonal = q.astype(c_star.dtype)
-    chi_par = multiplier(lambda k: k12_map(q, k), on_diagonal, 1.0)
-    chi_phase = (multiplier(lambda k: k12_map(q, k), on_diagonal, 1j)
-                 if spec.is_complex else jnp.full((), jnp.nan))
     return c_star, res.converged, chi_par, chi_phase
 
 
@@ -116,7 +133,7 @@ def _scale_free_profile(spec: BlockSpec, q_map, tol, max_iter):
 
 
 def solve_point(spec: BlockSpec, W_var, b_var, *, tol: float = 1e-10,
-                max_iter: int = 100) -> PointResult:
+                max_iter: int = 100, correlation: bool = True) -> PointResult:
     """Fixed points and multipliers of `spec.block` at one `(W_var, b_var)`.
 
     Example:
@@ -149,14 +166,19 @@ def solve_point(spec: BlockSpec, W_var, b_var, *, tol: float = 1e-10,
     # modReLU near its saddle-node line, where q = 1 lies above the repelling
     # fixed point although an attracting one exists below it).
     q_from_one, ok_from_one = attracting_q(1.0)
-    # Without a bias q = 0 is itself a fixed point, so that start adds nothing.
+    # Without a bias q = 0 is itself a fixed point: accepted when it attracts
+    # (modReLU with b < 0 and no bias: small signals die while q = 1 explodes),
+    # judged by the secant slope q'(eps)/eps (autodiff at q = 0 is unreliable:
+    # NT's ReLU kernel reports slope 0 there).
     q_from_zero, ok_from_zero = attracting_q(0.0)
-    ok_from_zero = ok_from_zero & (b_var > 0)
+    secant = jnp.max(q_map(jnp.full(n, _SECANT_EPS)) / _SECANT_EPS)
+    ok_from_zero = ok_from_zero & ((b_var > 0) | (secant < 1))
     q = jnp.where(ok_from_one, q_from_one, q_from_zero)
     q_ok = ok_from_one | ok_from_zero
     q_zero = q_ok & (b_var == 0) & (jnp.max(q) < 1e-6)
     q_safe = jnp.where(q_ok, q, 1.0)
-    c_star, c_ok, chi_par, chi_phase = _correlation_and_chi(spec, maps, q_safe, tol, max_iter)
+    c_star, c_ok, chi_par, chi_phase = _correlation_and_chi(spec, maps, q_safe, tol, max_iter,
+                                                            correlation)
 
     status = jnp.where(~q_ok, Status.NO_FIXED_POINT,
                        jnp.where(q_zero, Status.Q_ZERO,
@@ -165,7 +187,7 @@ def solve_point(spec: BlockSpec, W_var, b_var, *, tol: float = 1e-10,
         free_maps = _maps(spec, W_std, jnp.zeros_like(b_std))
         profile = _scale_free_profile(spec, free_maps[0], tol, max_iter)
         c_free, c_free_ok, chi_par_free, chi_phase_free = _correlation_and_chi(
-            spec, free_maps, profile, tol, max_iter)
+            spec, free_maps, profile, tol, max_iter, correlation)
         use_free = ~q_ok | (b_var == 0)
         c_star = jnp.where(use_free, c_free, c_star)
         # E|f'|^2 of a degree-1 homogeneous activation is scale free, so chi does

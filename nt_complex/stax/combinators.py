@@ -15,7 +15,10 @@ from nt_complex.kernel import PSEUDO_OF, ComplexKernel
 from nt_complex.empirical.probe import is_probeable, mark_probeable
 from nt_complex.stax._layer import Layer, complex_layer, guard_foreign, wrap_kernel_fn
 
-__all__ = ["serial", "parallel", "FanOut", "FanInSum", "FanInConcat"]
+__all__ = ["serial", "serial_layers", "parallel", "FanOut", "FanInSum", "FanInConcat"]
+
+#: Attribute of a `serial` kernel_fn holding its layers.
+SERIAL_LAYERS = "_nt_complex_serial_layers"
 
 
 def _mark_if_all_ours(apply_fn, layers):
@@ -40,7 +43,24 @@ def serial(*layers: Layer) -> Layer:
     if not layers:
         raise ValueError("serial needs at least one layer.")
     init_fn, apply_fn, kernel_any = nt_stax.serial(*map(guard_foreign, layers))
-    return init_fn, _mark_if_all_ours(apply_fn, layers), wrap_kernel_fn(kernel_any)
+    kernel_fn = wrap_kernel_fn(kernel_any)
+    setattr(kernel_fn, SERIAL_LAYERS, tuple(layers))  # read by nt_complex.phase
+    return init_fn, _mark_if_all_ours(apply_fn, layers), kernel_fn
+
+
+def serial_layers(layer: Layer) -> tuple[Layer, ...]:
+    """The layers of a (nested) `serial`, flattened; `(layer,)` for any other layer.
+
+    Example:
+      >>> from nt_complex import stax
+      >>> block = stax.serial(stax.Dense(4), stax.serial(stax.Dense(4), stax.CReLU()))
+      >>> len(serial_layers(block))
+      3
+    """
+    parts = getattr(layer[2], SERIAL_LAYERS, None)
+    if parts is None:
+        return (layer,)
+    return tuple(sub for part in parts for sub in serial_layers(part))
 
 
 def parallel(*layers: Layer) -> Layer:

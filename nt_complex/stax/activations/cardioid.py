@@ -34,6 +34,7 @@ from scipy import special as sps
 
 from nt_complex.gaussian import GaussianPair, Moments, require_circular, safe_sqrt
 from nt_complex.stax.activations._elementwise import activation_layer
+from nt_complex.stax.activations.diagonal import diagonal_from_moments, with_diagonal
 
 __all__ = ["Cardioid", "cardioid", "hyp2f1_integer_excess"]
 
@@ -187,4 +188,5 @@ def Cardioid():
       >>> round(float(k.real[0, 0]), 12)   # E|f|^2 = 3q/8 with q = 4
       1.5
     """
-    return activation_layer("Cardioid", cardioid, _cardioid_moments)
+    return with_diagonal(activation_layer("Cardioid", cardioid, _cardioid_moments),
+                         diagonal_from_moments(_cardioid_moments))

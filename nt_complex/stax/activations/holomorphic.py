@@ -17,6 +17,7 @@ import numpy as np
 
 from nt_complex.gaussian import GaussianPair, Moments
 from nt_complex.stax.activations._elementwise import activation_layer
+from nt_complex.stax.activations.diagonal import diagonal_from_moments, with_diagonal
 
 __all__ = ["Polynomial", "Exp", "Sinh", "Cosh"]
 
@@ -83,7 +84,8 @@ def Polynomial(coef: Sequence[complex]):
         k_zz, l_zz = df_kernels(pair)
         return Moments(cov=cov, pseudo=pseudo, k_zz=k_zz, l_zz=l_zz)
 
-    return activation_layer("Polynomial", fn, moments)
+    return with_diagonal(activation_layer("Polynomial", fn, moments),
+                         diagonal_from_moments(moments))
 
 
 def _exp_family(name: str, fn, g, dg, g_at_0: float, dg_at_0: float):
@@ -108,7 +110,7 @@ def _exp_family(name: str, fn, g, dg, g_at_0: float, dg_at_0: float):
             return Moments(cov=cov, pseudo=pseudo)
         return Moments(cov=cov, pseudo=pseudo, k_zz=dcov, l_zz=dpseudo)
 
-    return activation_layer(name, fn, moments)
+    return with_diagonal(activation_layer(name, fn, moments), diagonal_from_moments(moments))
 
 
 def _complex(fn):

@@ -44,6 +44,7 @@ import numpy as np
 
 from nt_complex.gaussian import GaussianPair, Moments, split_covariances
 from nt_complex.stax.activations._elementwise import activation_layer
+from nt_complex.stax.activations.diagonal import DiagonalMoments, with_diagonal
 
 __all__ = ["ElementwiseNumerical", "looks_non_smooth", "gauss_hermite_4d"]
 
@@ -132,14 +133,39 @@ def _covariance4(pair: GaussianPair) -> list[list[jnp.ndarray]]:
             [xy, yy, x2y2, vy2]]
 
 
+def _values_and_derivatives(fn, z):
+    """`f(z)` and the Wirtinger derivatives `f_z`, `f_zb` by autodiff."""
+    one = jnp.ones_like(z)
+    f, f_x = jax.jvp(fn, (z,), (one,))
+    _, f_y = jax.jvp(fn, (z,), (1j * one,))
+    return f, (f_x - 1j * f_y) / 2, (f_x + 1j * f_y) / 2
+
+
+def _numerical_diagonal(fn, deg: int):
+    """Diagonal moments by the 2-D product Gauss-Hermite rule over `z ~ CN(0, q)`
+    (the same-point pair is degenerate in 4-D; in 2-D it is exact for
+    polynomials of degree `< 2 deg` in each coordinate)."""
+    t, w = np.polynomial.hermite_e.hermegauss(int(deg))
+    w = w / w.sum()
+    unit = ((t[:, None] + 1j * t[None, :]) / np.sqrt(2)).reshape(-1)
+    weights = (w[:, None] * w[None, :]).reshape(-1)
+
+    def rule(q: jnp.ndarray) -> DiagonalMoments:
+        q = jnp.asarray(q, float)
+        z = jnp.sqrt(q)[..., None] * unit
+        f, f_z, f_zb = _values_and_derivatives(fn, z.astype(jnp.result_type(z, jnp.complex64)))
+        def mean(v):
+            return jnp.abs(v) ** 2 @ weights
+        a, b = mean(f_z), mean(f_zb)
+        return DiagonalMoments(mean(f), a + b, a - b)
+    return rule
+
+
 def _numerical_moments(fn, deg: int, max_block_elements: int):
     nodes, weights = gauss_hermite_4d(deg)
 
     def values_and_derivatives(z):
-        one = jnp.ones_like(z)
-        f, f_x = jax.jvp(fn, (z,), (one,))
-        _, f_y = jax.jvp(fn, (z,), (1j * one,))
-        return f, (f_x - 1j * f_y) / 2, (f_x + 1j * f_y) / 2
+        return _values_and_derivatives(fn, z)
 
     def moments(pair: GaussianPair, derivatives: bool) -> Moments:
         L = _cholesky4(_covariance4(pair))
@@ -228,4 +254,6 @@ def ElementwiseNumerical(fn: Callable[[jnp.ndarray], jnp.ndarray], deg: int = 12
         z = jnp.asarray(z)
         return fn(z.astype(jnp.result_type(z.dtype, jnp.complex64)))
 
-    return activation_layer(name, apply, _numerical_moments(fn, deg, max_block_elements))
+    return with_diagonal(
+        activation_layer(name, apply, _numerical_moments(fn, deg, max_block_elements)),
+        _numerical_diagonal(apply, deg))

@@ -17,6 +17,7 @@ import numpy as np
 
 from nt_complex.gaussian import GaussianPair, Moments, safe_sqrt, split_covariances
 from nt_complex.stax.activations._elementwise import activation_layer
+from nt_complex.stax.activations.diagonal import diagonal_from_moments, with_diagonal
 
 __all__ = ["Split", "CReLU", "SplitErf", "relu_kernel", "erf_kernel"]
 
@@ -107,7 +108,8 @@ def Split(g: Callable[[jnp.ndarray], jnp.ndarray], real_kernel: RealKernel,
         if not jnp.iscomplexobj(z):  # real input: Im z = 0 and g(0) may be != 0
             return jax.lax.complex(g(z), g(jnp.zeros_like(z)))
         return jax.lax.complex(g(jnp.real(z)), g(jnp.imag(z)))
-    return activation_layer(name, fn, _split_moments(real_kernel))
+    moments = _split_moments(real_kernel)
+    return with_diagonal(activation_layer(name, fn, moments), diagonal_from_moments(moments))
 
 
 def CReLU():

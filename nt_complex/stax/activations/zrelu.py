@@ -39,6 +39,7 @@ import numpy as np
 
 from nt_complex.gaussian import GaussianPair, Moments, require_circular
 from nt_complex.stax.activations._elementwise import activation_layer
+from nt_complex.stax.activations.diagonal import DiagonalMoments, with_diagonal
 from nt_complex.stax.activations.cardioid import _polar_correlation
 
 __all__ = ["ZReLU", "zrelu", "zrelu_kernels"]
@@ -172,6 +173,15 @@ def _zrelu_moments(pair: GaussianPair, derivatives: bool) -> Moments:
     return Moments(cov=cov, pseudo=pseudo, k_zz=a_f, l_zz=a_f)
 
 
+def _zrelu_diagonal(q: jnp.ndarray) -> DiagonalMoments:
+    """`E|f|^2 = q/4`; zReLU jumps on the quadrant's edges, so a real
+    perturbation of `c = 1` moves `K_f` by `O(|1 - c|^{1/2})`: `par = inf`. A
+    rotation `z2 = e^{-i eps} z1` keeps the pair in the quadrant with
+    probability `1/4 - |eps|/(2 pi)`, so `Im K_f = q sin(eps)/4 + O(eps^2)`: `phase = 1/4`."""
+    q = jnp.asarray(q, float)
+    return DiagonalMoments(q / 4, jnp.full_like(q, jnp.inf), jnp.full_like(q, 0.25))
+
+
 def ZReLU():
     """zReLU `f(z) = z 1[0 < arg z < pi/2]`: NNGP, NTK and pseudo kernels.
 
@@ -189,4 +199,4 @@ def ZReLU():
       >>> round(float(k.real[0, 0]), 12)   # E|f|^2 = q/4 with q = 4
       1.0
     """
-    return activation_layer("ZReLU", zrelu, _zrelu_moments)
+    return with_diagonal(activation_layer("ZReLU", zrelu, _zrelu_moments), _zrelu_diagonal)
