@@ -25,7 +25,7 @@ from nt_complex import _nt
 from nt_complex._validation import check_finite
 
 __all__ = ["ComplexKernel", "input_kernel", "FIELDS", "PSEUDO_OF", "canonical_get",
-           "kernel_namedtuple"]
+           "kernel_namedtuple", "is_field_tuple"]
 
 #: Names `get` accepts, in the order they are returned.
 FIELDS = ("nngp", "ntk", "cov1", "cov2",
@@ -61,7 +61,22 @@ def kernel_namedtuple(names: tuple[str, ...]) -> type:
       >>> kernel_namedtuple(('nngp', 'ntk'))._fields
       ('nngp', 'ntk')
     """
-    return collections.namedtuple("ComplexAnalyticKernel", names)
+    field_tuple = collections.namedtuple("ComplexAnalyticKernel", names)
+    _FIELD_TUPLES.add(field_tuple)
+    return field_tuple
+
+
+_FIELD_TUPLES: set = set()
+
+
+def is_field_tuple(value: object) -> bool:
+    """True for the namedtuples nt_complex returns for a tuple `get`.
+
+    Example:
+      >>> is_field_tuple(kernel_namedtuple(('nngp',))(1.)), is_field_tuple((1.,))
+      (True, False)
+    """
+    return type(value) in _FIELD_TUPLES
 
 
 @_nt.dataclass
