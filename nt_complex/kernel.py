@@ -24,7 +24,7 @@ import numpy as np
 from nt_complex import _nt
 from nt_complex._validation import check_finite
 
-__all__ = ["ComplexKernel", "input_kernel", "gram", "same_input_mask", "FIELDS",
+__all__ = ["ComplexKernel", "input_kernel", "gram", "FIELDS",
            "PSEUDO_OF", "canonical_get", "kernel_namedtuple", "is_field_tuple"]
 
 #: Names `get` accepts, in the order they are returned.
@@ -99,9 +99,6 @@ class ComplexKernel(_nt.Kernel):
     pseudo_ntk: Optional[jnp.ndarray] = None
     pseudo_cov1: Optional[jnp.ndarray] = None
     pseudo_cov2: Optional[jnp.ndarray] = None
-    #: `(N1, N2)` bool, only with `x2` given: `x1[n]` and `x2[m]` are the same
-    #: input (their entries are computed from `cov1`, bit-identical to `x2=None`).
-    same_input: Optional[jnp.ndarray] = None
 
     @property
     def is_circular(self) -> bool:
@@ -155,9 +152,7 @@ class ComplexKernel(_nt.Kernel):
                             else self.pseudo_ntk[n1_slice, n2_slice]),
                 pseudo_cov1=self.pseudo_cov1[n1_slice],
                 pseudo_cov2=pcov2[n2_slice])
-        same = None if self.same_input is None else self.same_input[n1_slice, n2_slice]
-        return self.replace(**{f: getattr(herm, f) for f in _BASE_FIELDS}, **pseudo,
-                            same_input=same)
+        return self.replace(**{f: getattr(herm, f) for f in _BASE_FIELDS}, **pseudo)
 
     def reverse(self) -> "ComplexKernel":
         """Reverse the order of spatial axis pairs in every field (NT's
@@ -255,60 +250,6 @@ def gram(x1: jnp.ndarray, x2: Optional[jnp.ndarray], *, diagonal_spatial: bool =
     return jax.lax.complex(rr + ii, ir - ri), jax.lax.complex(rr - ii, ir + ri)
 
 
-def _fmix32(h: jnp.ndarray) -> jnp.ndarray:
-    """MurmurHash3's 32-bit finaliser (a bijection with full avalanche)."""
-    h = h ^ (h >> 16)
-    h = h * np.uint32(0x85EBCA6B)
-    h = h ^ (h >> 13)
-    h = h * np.uint32(0xC2B2AE35)
-    return h ^ (h >> 16)
-
-
-def _words(x: jnp.ndarray) -> jnp.ndarray:
-    """The bits of each example of a real array as `(N, L)` uint32 words."""
-    if x.dtype.itemsize not in (4, 8):
-        x = x.astype(jnp.float32)
-    return jax.lax.bitcast_convert_type(x, jnp.uint32).reshape(x.shape[0], -1)
-
-
-def row_fingerprints(x: jnp.ndarray) -> jnp.ndarray:
-    """A 64-bit fingerprint, `(N, 2)` uint32, of the bits of each example of `x`.
-
-    Equal examples get equal fingerprints whatever batch they sit in (a sum of
-    hashed words, order-free modulo 2^32); distinct ones collide with
-    probability ~2^-64 per pair. Costs O(N d), unlike the O(N1 N2 d) exact
-    comparison of every pair.
-
-    Example:
-      >>> import jax.numpy as jnp
-      >>> f = row_fingerprints(jnp.array([[1., 2.], [1., 2.], [2., 1.]]))
-      >>> bool((f[0] == f[1]).all()), bool((f[0] == f[2]).any())
-      (True, False)
-    """
-    parts = [jnp.real(x), jnp.imag(x)] if jnp.iscomplexobj(x) else [x]
-    words = jnp.concatenate([_words(p) for p in parts], axis=1)
-    position = jnp.arange(words.shape[1], dtype=jnp.uint32)
-    streams = []
-    for salt in (np.uint32(0x9E3779B9), np.uint32(0x7FEB352D)):
-        hashed = _fmix32(words ^ _fmix32(position * salt + salt))
-        streams.append(jnp.sum(hashed, axis=1, dtype=jnp.uint32))
-    return jnp.stack(streams, axis=1)
-
-
-def same_input_mask(x1: jnp.ndarray, x2: jnp.ndarray) -> jnp.ndarray:
-    """`(N1, N2)` bool: example `x1[n]` has the same bits as `x2[m]` (by
-    fingerprint, `row_fingerprints`).
-
-    Example:
-      >>> import jax.numpy as jnp
-      >>> x = jnp.array([[1.], [2.], [3.]])
-      >>> same_input_mask(x, x[::-1]).astype(int).tolist()
-      [[0, 0, 1], [0, 1, 0], [1, 0, 0]]
-    """
-    f1, f2 = row_fingerprints(x1), row_fingerprints(x2)
-    return jnp.all(f1[:, None] == f2[None], axis=-1)
-
-
 def input_kernel(x1: jnp.ndarray, x2: Optional[jnp.ndarray] = None, *,
                  diagonal_spatial: bool = False, compute_ntk: bool = True
                  ) -> ComplexKernel:
@@ -345,19 +286,13 @@ def input_kernel(x1: jnp.ndarray, x2: Optional[jnp.ndarray] = None, *,
     cov1, pseudo_cov1 = gram(x1, None, diagonal_spatial=diagonal_spatial, same_batch=True)
     # Entries pairing an input with itself must be bit-identical to its cov1
     # entry: kernels such as the arc-cosine take sqrt(q1 q2 - |K12|^2), which
-    # turns 1e-16 rounding differences into 1e-8 errors. With x2 given (e.g.
-    # the diagonal blocks of batching) the pairs are found by fingerprint and
-    # the mask is carried to the activations (`same_input`).
-    same_input = None
+    # turns 1e-16 rounding differences into 1e-8 errors. With x2=None the
+    # batch diagonal is set to cov1 (and activations use the cov1 moments
+    # there). `nt_complex.batch` computes its diagonal blocks with x2=None.
     if not x2_given:
         diag = jnp.arange(x1.shape[0])
         nngp = nngp.at[diag, diag].set(cov1)
         pseudo_nngp = pseudo_nngp.at[diag, diag].set(pseudo_cov1)
-    else:
-        same_input = same_input_mask(x1, x2)
-        same = same_input.reshape(same_input.shape + (1,) * (nngp.ndim - 2))
-        nngp = jnp.where(same, cov1[:, None], nngp)
-        pseudo_nngp = jnp.where(same, pseudo_cov1[:, None], pseudo_nngp)
     cov2, pseudo_cov2 = (gram(x2, None, diagonal_spatial=diagonal_spatial, same_batch=True)
                          if x2_given else (None, None))
     ntk = jnp.zeros((), nngp.dtype) if compute_ntk else None
@@ -370,7 +305,7 @@ def input_kernel(x1: jnp.ndarray, x2: Optional[jnp.ndarray] = None, *,
         shape1=x1.shape, shape2=x2.shape, batch_axis=0, channel_axis=x1.ndim - 1,
         mask1=None, mask2=None,
         pseudo_nngp=pseudo_nngp, pseudo_ntk=pseudo_ntk,
-        pseudo_cov1=pseudo_cov1, pseudo_cov2=pseudo_cov2, same_input=same_input)
+        pseudo_cov1=pseudo_cov1, pseudo_cov2=pseudo_cov2)
 
 
 def _as_input(x, name: str) -> jnp.ndarray:

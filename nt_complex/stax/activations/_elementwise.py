@@ -82,27 +82,22 @@ def _pairs(k: ComplexKernel):
     return pair1, pair12, pair2
 
 
-def _with_same_inputs(m12: Moments, m1: Moments, nngp_shape, cov1_shape,
-                      same_input: Optional[jnp.ndarray]) -> Moments:
-    """Overwrite the `nngp` moments of entries pairing an input with itself by
-    its `cov1` moments, computed from bit-identical inputs: the batch diagonal
-    when `x2 is x1` (`same_input=None`), else the `(N1, N2)` mask `same_input`
-    (e.g. the diagonal blocks of batching). Kernels with a square root of
-    `q1 q2 - |K12|^2` (arc-cosine) otherwise turn 1e-16 rounding differences
-    between the two paths (e.g. FMA fusion under `jit`) into 1e-8 errors."""
-    idx = jnp.arange(nngp_shape[0])
+def _with_batch_diagonal(m12: Moments, m1: Moments, nngp_shape, cov1_shape) -> Moments:
+    """When `x2 is x1`, overwrite the batch diagonal of the `nngp` moments by
+    the `cov1` ones, computed from bit-identical inputs. Kernels with a square
+    root of `q1 q2 - |K12|^2` (arc-cosine) otherwise turn 1e-16 rounding
+    differences between the two paths (e.g. FMA fusion under `jit`) into 1e-8
+    errors on the diagonal."""
+    n = nngp_shape[0]
+    idx = jnp.arange(n)
     fields = {}
     for name, value, diag in zip(Moments._fields, m12, m1):
         if value is None or diag is None:
             fields[name] = value
             continue
         value = jnp.broadcast_to(value, nngp_shape)
-        diag = jnp.broadcast_to(diag, cov1_shape).astype(value.dtype)
-        if same_input is None:
-            fields[name] = value.at[idx, idx].set(diag)
-        else:
-            mask = same_input.reshape(same_input.shape + (1,) * (len(nngp_shape) - 2))
-            fields[name] = jnp.where(mask, diag[:, None], value)
+        fields[name] = value.at[idx, idx].set(
+            jnp.broadcast_to(diag, cov1_shape).astype(value.dtype))
     return Moments(**fields)
 
 
@@ -147,12 +142,10 @@ def activation_layer(name: str, fn: Callable[[jnp.ndarray], jnp.ndarray],
         pair1, pair12, pair2 = _pairs(k)
         need_ntk = k.ntk is not None
         x1_is_x2 = k.cov2 is None
-        same_input = None if x1_is_x2 else k.same_input
-        overwrite = x1_is_x2 or same_input is not None
-        m1 = moments(pair1, need_ntk and overwrite)
+        m1 = moments(pair1, need_ntk and x1_is_x2)
         m12 = moments(pair12, need_ntk)
-        if overwrite:
-            m12 = _with_same_inputs(m12, m1, k.nngp.shape, k.cov1.shape, same_input)
+        if x1_is_x2:
+            m12 = _with_batch_diagonal(m12, m1, k.nngp.shape, k.cov1.shape)
         m2 = None if pair2 is None else moments(pair2, False)
         ntk = pseudo_ntk = None
         if need_ntk:
