@@ -69,7 +69,7 @@ def batch(kernel_fn: Callable, batch_size: int = 0, device_count: int = -1,
       >>> import jax.numpy as jnp
       >>> from nt_complex import stax
       >>> _, _, kernel_fn = stax.serial(stax.Dense(8, W_pseudo=0.5), stax.CReLU(),
-      ...                               stax.Dense(1))
+      ...                               stax.Dense(1, W_pseudo=0.5))
       >>> x = jnp.arange(8.).reshape(4, 2) * (1 + 0.5j)
       >>> k = batch(kernel_fn, batch_size=2, device_count=0)(x, None)
       >>> type(k).__name__, k.pseudo_nngp.shape

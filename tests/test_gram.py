@@ -1,14 +1,13 @@
 """The input Grams at their arithmetic floor (`nt_complex.kernel.gram`: three
 real products for x2=None, four otherwise) against plain complex products
-written here with np.conj, and the same-input machinery of `input_kernel`."""
+written here with np.conj, and `input_kernel`'s fields."""
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from nt_complex import input_kernel, stax
-from nt_complex.kernel import gram, row_fingerprints, same_input_mask
+from nt_complex import input_kernel
+from nt_complex.kernel import gram
 
 REL = 1e-13
 
@@ -66,7 +65,7 @@ def test_real_inputs_need_one_product_and_give_equal_grams():
 
 
 @pytest.mark.parametrize("proper", [True, False])
-def test_input_kernel_fields_and_same_input_entries(proper):
+def test_input_kernel_fields(proper):
     x = _inputs((6, 5), 3, proper)
     x2 = np.concatenate([x[4:0:-2], _inputs((2, 5), 4, proper)])  # x[4], x[2], 2 new
     k = input_kernel(jnp.asarray(x), jnp.asarray(x2))
@@ -74,48 +73,8 @@ def test_input_kernel_fields_and_same_input_entries(proper):
     assert _rel(k.nngp, k_ref) < REL and _rel(k.pseudo_nngp, p_ref) < REL
     assert _rel(k.cov1, np.sum(np.abs(x) ** 2, -1) / 5) < REL
     assert _rel(k.pseudo_cov2, np.sum(x2 ** 2, -1) / 5) < REL
-    expected = np.zeros((6, 4), bool)
-    expected[4, 0] = expected[2, 1] = True
-    assert np.array_equal(k.same_input, expected)
-    # entries pairing an input with itself are bit-identical to its cov1
-    assert k.nngp[4, 0] == k.cov1[4] and k.pseudo_nngp[2, 1] == k.pseudo_cov1[2]
     full = input_kernel(jnp.asarray(x), None)
-    assert full.same_input is None
+    assert _rel(full.pseudo_nngp, _reference(x, x, False, False)[1]) < REL
+    # x2=None: entries pairing an input with itself are bit-identical to cov1
     assert np.array_equal(np.diagonal(full.nngp), full.cov1)
-
-
-def test_fingerprints_tell_apart_inputs_differing_in_one_bit_or_sign():
-    rng = np.random.default_rng(5)
-    x = rng.normal(size=(3, 8)) + 1j * rng.normal(size=(3, 8))
-    near = x.copy()
-    near[0, 3] = np.nextafter(near[0, 3].real, np.inf) + 1j * near[0, 3].imag
-    signs = x.copy()
-    signs[1, :2] = -signs[1, :2]  # two sign bits: a linear hash would collide
-    swapped = x.copy()
-    swapped[2, [0, 1]] = swapped[2, [1, 0]]
-    x2 = np.concatenate([near, signs[1:2], swapped[2:3], x[1:2]])
-    mask = np.asarray(same_input_mask(jnp.asarray(x), jnp.asarray(x2)))
-    expected = np.zeros((3, 6), bool)
-    expected[1, 1] = expected[2, 2] = expected[1, 5] = True  # unchanged rows of `near`, x[1]
-    assert np.array_equal(mask, expected)
-    f = np.asarray(row_fingerprints(jnp.asarray(x)))
-    assert f.shape == (3, 2) and f.dtype == np.uint32
-    g = jax.jit(row_fingerprints)(jnp.asarray(x[::-1]))
-    assert np.array_equal(np.asarray(g)[::-1], f)  # batch position does not matter
-
-
-def test_dense_crelu_diagonal_blocks_match_x2_none_exactly():
-    """Batching's diagonal blocks (the same inputs as x1 and x2) after a
-    non-circular Dense + CReLU: the same-input mask makes their diagonals
-    bit-identical to the x2=None kernel (without it the NTK diagonal differed
-    by ~1e-8), the rest equal to rounding."""
-    x = _inputs((6, 5), 6, True)
-    _, _, kernel_fn = stax.serial(
-        stax.Dense(8, 1.3, 0.2, W_pseudo=0.5, b_pseudo=0.3), stax.CReLU(),
-        stax.Dense(8, 1.1, 0.1, W_pseudo=0.5), stax.CReLU(), stax.Dense(1, W_pseudo=0.5))
-    full = kernel_fn(jnp.asarray(x), None)
-    block = kernel_fn(jnp.asarray(x[:3]), jnp.asarray(x[:3].copy()))
-    for name in ("nngp", "ntk", "pseudo_nngp", "pseudo_ntk"):
-        a, b = np.asarray(getattr(block, name)), np.asarray(getattr(full, name))[:3, :3]
-        assert np.array_equal(np.diagonal(a), np.diagonal(b)), name
-        assert _rel(a, b) < REL, name
+    assert np.array_equal(np.diagonal(full.pseudo_nngp), full.pseudo_cov1)
