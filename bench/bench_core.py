@@ -1,7 +1,22 @@
 """Core benchmark: analytic `kernel_fn(get=('nngp', 'ntk'))` of circular complex
-networks vs NT's real kernel_fn on the same architecture, same process."""
+CReLU networks vs NT's ReLU kernel_fn on the same architecture, same process:
+
+* NT on the realified inputs `[Re x, Im x]` (what an NT user runs instead: NT on
+  complex `x` silently drops `Im x`), and NT on real inputs of the same
+  dimension;
+* scale: the FC kernel of N complex inputs (d = 784) with batching
+  (`nt_complex.batch` vs NT's `nt.batch` on the realified inputs, same batch
+  size, `store_on_device=False`), wall time and peak memory, each in its own
+  subprocess. `NT_COMPLEX_BENCH_SCALE_N` sets N (default 2048; 512 with --quick).
+"""
 
 from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
 
 import jax
 import numpy as np
@@ -24,8 +39,11 @@ def _cnn(lib, act):
                       lib.Flatten(), lib.Dense(1))
 
 
-def run(quick: bool = False) -> str:
-    """Markdown table of steady-state times and ratios (ours / NT)."""
+def _realified(x):
+    return np.concatenate([x.real, x.imag], axis=-1)
+
+
+def _core_table(quick: bool) -> str:
     rng = np.random.default_rng(0)
     n_fc, n_cnn = (128, 16) if quick else (512, 64)
     x_fc = rng.normal(size=(n_fc, 784)) + 1j * rng.normal(size=(n_fc, 784))
@@ -36,16 +54,80 @@ def run(quick: bool = False) -> str:
         (f"CNN 2xConv(3x3, SAME) CReLU vs ReLU + Flatten, 8x8x3, N={n_cnn}",
          _cnn(stax, stax.CReLU), _cnn(nt_stax, nt_stax.Relu), x_cnn),
     ]
-    rows = ["| network | ours (s) | NT real (s) | ratio ours/NT | ours compile (s) |",
-            "|---|---|---|---|---|"]
+    rows = ["| network | ours (s) | NT realified (s) | NT same-dim real (s) | "
+            "ours / NT realified | ours / NT real | compile ours / NT realified (s) |",
+            "|---|---|---|---|---|---|---|"]
     for name, ours, theirs, x in cases:
         ours_fn = jax.jit(lambda x, f=ours[2]: f(x, None, ("nngp", "ntk")))
-        nt_fn = jax.jit(lambda x, f=theirs[2]: f(x, None, ("nngp", "ntk")))
         compile_ours, t_ours = steady_time(ours_fn, x)
-        _, t_nt = steady_time(nt_fn, np.real(x))
-        rows.append(f"| {name} | {t_ours:.4f} | {t_nt:.4f} | {t_ours / t_nt:.2f}x | "
-                    f"{compile_ours:.2f} |")
+        nt_realified = jax.jit(lambda x, f=theirs[2]: f(x, None, ("nngp", "ntk")))
+        compile_nt, t_realified = steady_time(nt_realified, _realified(x))
+        nt_real = jax.jit(lambda x, f=theirs[2]: f(x, None, ("nngp", "ntk")))
+        _, t_real = steady_time(nt_real, np.real(x))
+        rows.append(f"| {name} | {t_ours:.4f} | {t_realified:.4f} | {t_real:.4f} | "
+                    f"{t_ours / t_realified:.2f}x | {t_ours / t_real:.2f}x | "
+                    f"{compile_ours:.2f} / {compile_nt:.2f} |")
     return "\n".join(rows)
+
+
+_SCALE_SCRIPT = textwrap.dedent("""
+    import json, resource, sys, time
+    import jax
+    jax.config.update("jax_enable_x64", True)
+    import numpy as np
+    import neural_tangents as nt
+    from neural_tangents import stax as nt_stax
+    import nt_complex
+    from nt_complex import stax
+    from bench.bench_core import _fc, _realified
+    which, n, batch_size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(n, 784)) + 1j * rng.normal(size=(n, 784))
+    if which == "ours":
+        fn = nt_complex.batch(_fc(stax, stax.CReLU)[2], batch_size, 0, store_on_device=False)
+    else:
+        fn = nt.batch(_fc(nt_stax, nt_stax.Relu)[2], batch_size, 0, store_on_device=False)
+        x = _realified(x)
+    start = time.perf_counter()
+    out = fn(x, None, ("nngp", "ntk"))
+    jax.block_until_ready(out)
+    wall = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20
+    print(json.dumps({"wall": wall, "peak_gb": peak, "out_gb": sum(o.nbytes for o in out) / 2 ** 30}))
+""")
+
+
+def _scale_run(which: str, n: int, batch_size: int) -> dict:
+    env = dict(os.environ, JAX_ENABLE_X64="1", TF_CPP_MIN_LOG_LEVEL="3")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+    result = subprocess.run([sys.executable, "-c", _SCALE_SCRIPT, which, str(n), str(batch_size)],
+                            capture_output=True, text=True, env=env, cwd=root, timeout=7200)
+    if result.returncode != 0:
+        raise RuntimeError(f"scale benchmark ({which}) failed:\n{result.stderr[-2000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def _scale_table(quick: bool) -> str:
+    n = 512 if quick else int(os.environ.get("NT_COMPLEX_BENCH_SCALE_N", 2048))
+    batch_size = min(512, n // 4)
+    ours, theirs = _scale_run("ours", n, batch_size), _scale_run("nt", n, batch_size)
+    return "\n".join([
+        f"| FC 2x512 kernel, N={n}, d=784, batch {batch_size}, store_on_device=False | "
+        f"wall (s) | peak RSS (GB) | output (GB) |",
+        "|---|---|---|---|",
+        f"| nt_complex.batch, complex inputs | {ours['wall']:.1f} | {ours['peak_gb']:.2f} | "
+        f"{ours['out_gb']:.2f} |",
+        f"| nt.batch, realified inputs [Re x, Im x] | {theirs['wall']:.1f} | "
+        f"{theirs['peak_gb']:.2f} | {theirs['out_gb']:.2f} |",
+        f"| ratio ours / NT | {ours['wall'] / theirs['wall']:.2f}x | "
+        f"{ours['peak_gb'] / theirs['peak_gb']:.2f}x | |"])
+
+
+def run(quick: bool = False) -> str:
+    """Markdown tables: steady-state kernel times and ratios, and the batched
+    scale run (wall time, peak memory)."""
+    return _core_table(quick) + "\n\n" + _scale_table(quick)
 
 
 if __name__ == "__main__":

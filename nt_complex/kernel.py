@@ -24,8 +24,8 @@ import numpy as np
 from nt_complex import _nt
 from nt_complex._validation import check_finite
 
-__all__ = ["ComplexKernel", "input_kernel", "FIELDS", "PSEUDO_OF", "canonical_get",
-           "kernel_namedtuple"]
+__all__ = ["ComplexKernel", "input_kernel", "gram", "FIELDS",
+           "PSEUDO_OF", "canonical_get", "kernel_namedtuple", "is_field_tuple"]
 
 #: Names `get` accepts, in the order they are returned.
 FIELDS = ("nngp", "ntk", "cov1", "cov2",
@@ -61,7 +61,22 @@ def kernel_namedtuple(names: tuple[str, ...]) -> type:
       >>> kernel_namedtuple(('nngp', 'ntk'))._fields
       ('nngp', 'ntk')
     """
-    return collections.namedtuple("ComplexAnalyticKernel", names)
+    field_tuple = collections.namedtuple("ComplexAnalyticKernel", names)
+    _FIELD_TUPLES.add(field_tuple)
+    return field_tuple
+
+
+_FIELD_TUPLES: set = set()
+
+
+def is_field_tuple(value: object) -> bool:
+    """True for the namedtuples nt_complex returns for a tuple `get`.
+
+    Example:
+      >>> is_field_tuple(kernel_namedtuple(('nngp',))(1.)), is_field_tuple((1.,))
+      (True, False)
+    """
+    return type(value) in _FIELD_TUPLES
 
 
 @_nt.dataclass
@@ -163,29 +178,76 @@ class ComplexKernel(_nt.Kernel):
 _BASE_FIELDS = tuple(f.name for f in dataclasses.fields(_nt.Kernel))
 
 
-def _covariance(x1: jnp.ndarray, x2: jnp.ndarray, conjugate: bool,
-                diagonal_spatial: bool, same_batch: bool) -> jnp.ndarray:
-    """Channel-averaged covariance of NHWC-like arrays, NT's layout.
-
-    Returns `(N1, N2, *pairs)` (or `(N1, *pairs)` if `same_batch`, the
-    per-example covariance) with pairs `(H, H, W, W, ...)`, or `(H, W, ...)` if
-    `diagonal_spatial`. `conjugate=True` gives `x1 x2^H / C`, else `x1 x2^T / C`.
-    """
-    rhs = jnp.conj(x2) if conjugate else x2
-    n_spatial = x1.ndim - 2
+def _einsum_spec(n_spatial: int, diagonal_spatial: bool, same_batch: bool) -> str:
+    """Channel contraction of two NHWC-like arrays into NT's covariance layout:
+    `(N1, N2, *pairs)` (or `(N1, *pairs)` if `same_batch`) with pairs
+    `(H, H, W, W, ...)`, or `(H, W, ...)` if `diagonal_spatial`."""
     letters = "abcdefghijklmnopqrstuvwxyz"
     s1 = letters[:n_spatial]
-    s2 = letters[n_spatial:2 * n_spatial] if not diagonal_spatial else s1
-    lhs_sub = "N" + s1 + "C"
-    rhs_sub = ("N" if same_batch else "M") + s2 + "C"
+    s2 = s1 if diagonal_spatial else letters[n_spatial:2 * n_spatial]
     batch_out = "N" if same_batch else "NM"
-    if diagonal_spatial:
-        out_sub = batch_out + s1
+    pairs = s1 if diagonal_spatial else "".join(a + b for a, b in zip(s1, s2))
+    return f"N{s1}C,{'N' if same_batch else 'M'}{s2}C->{batch_out}{pairs}"
+
+
+def _swap_points(m: jnp.ndarray, batch_ndim: int, diagonal_spatial: bool) -> jnp.ndarray:
+    """`m(x2, x1)` from `m(x1, x2)` laid out by `_einsum_spec` (swap the batch
+    axes and each spatial pair)."""
+    order = [1, 0] if batch_ndim == 2 else [0]
+    step = 1 if diagonal_spatial else 2
+    for axis in range(batch_ndim, m.ndim, step):
+        order += [axis] if diagonal_spatial else [axis + 1, axis]
+    return jnp.transpose(m, order)
+
+
+def gram(x1: jnp.ndarray, x2: Optional[jnp.ndarray], *, diagonal_spatial: bool = False,
+         same_batch: bool = False) -> tuple[jnp.ndarray, jnp.ndarray]:
+    """Channel-averaged Hermitian and pseudo Grams ``(x1 x2^H / C, x1 x2^T / C)``
+    with the fewest real products.
+
+    With ``x = R + iI`` both Grams come from the four real products
+    ``RR = R1 R2^T``, ``II = I1 I2^T``, ``RI = R1 I2^T``, ``IR = I1 R2^T``:
+    ``x1 x2^H = RR + II + i (IR - RI)`` and ``x1 x2^T = RR - II + i (IR + RI)``.
+    For ``x2 = None`` (``x2 = x1``) ``IR`` is the transpose of ``RI``: three
+    products, the floor for a Hermitian Gram (NT on the realified inputs
+    ``[R, I]`` needs the work of two). Real inputs need one product (the two
+    Grams coincide). Real products beat XLA's complex matmul on CPU (a complex
+    product costs four real ones, and the pair needs two).
+
+    Args:
+      x1: `(N1, *spatial, C)`; x2: `(N2, *spatial, C)` or `None` (`x1`).
+      diagonal_spatial: keep only same-position spatial covariances.
+      same_batch: per-example covariances `(N1, *pairs)` (`x2` must then be
+        `None` or have `N2 = N1`).
+
+    Returns:
+      `(hermitian, pseudo)` in NT's layout (see `ComplexKernel`).
+
+    Example:
+      >>> import jax.numpy as jnp
+      >>> x = jnp.array([[1 + 2j, 3j], [1., 1 - 1j]])
+      >>> k, p = gram(x, None)
+      >>> bool(jnp.allclose(k, x @ x.conj().T / 2)), bool(jnp.allclose(p, x @ x.T / 2))
+      (True, True)
+    """
+    spec = _einsum_spec(x1.ndim - 2, diagonal_spatial, same_batch)
+    channels = x1.shape[-1]
+
+    def product(a, b):
+        return jnp.einsum(spec, a, b, precision=jax.lax.Precision.HIGHEST) / channels
+
+    same = x2 is None
+    x2 = x1 if same else x2
+    if not (jnp.iscomplexobj(x1) or jnp.iscomplexobj(x2)):
+        k = product(x1, x2)
+        return k, k
+    r1, i1, r2, i2 = jnp.real(x1), jnp.imag(x1), jnp.real(x2), jnp.imag(x2)
+    rr, ii, ri = product(r1, r2), product(i1, i2), product(r1, i2)
+    if same:
+        ir = _swap_points(ri, 1 if same_batch else 2, diagonal_spatial)
     else:
-        out_sub = batch_out + "".join(a + b for a, b in zip(s1, s2))
-    cov = jnp.einsum(f"{lhs_sub},{rhs_sub}->{out_sub}", x1, rhs,
-                     precision=jax.lax.Precision.HIGHEST)
-    return cov / x1.shape[-1]
+        ir = product(i1, r2)
+    return jax.lax.complex(rr + ii, ir - ri), jax.lax.complex(rr - ii, ir + ri)
 
 
 def input_kernel(x1: jnp.ndarray, x2: Optional[jnp.ndarray] = None, *,
@@ -220,27 +282,19 @@ def input_kernel(x1: jnp.ndarray, x2: Optional[jnp.ndarray] = None, *,
     dtype = jnp.result_type(x1.dtype, x2.dtype, jnp.float32)
     x1, x2 = x1.astype(dtype), x2.astype(dtype)
 
-    def cov(a, b, conjugate, same_batch):
-        return _covariance(a, b, conjugate, diagonal_spatial, same_batch)
-
-    nngp = cov(x1, x2, True, False)
-    pseudo_nngp = cov(x1, x2, False, False)
-    cov1 = cov(x1, x1, True, True)
-    pseudo_cov1 = cov(x1, x1, False, True)
+    nngp, pseudo_nngp = gram(x1, x2 if x2_given else None, diagonal_spatial=diagonal_spatial)
+    cov1, pseudo_cov1 = gram(x1, None, diagonal_spatial=diagonal_spatial, same_batch=True)
     # Entries pairing an input with itself must be bit-identical to its cov1
     # entry: kernels such as the arc-cosine take sqrt(q1 q2 - |K12|^2), which
-    # turns 1e-16 rounding differences into 1e-8 errors.
+    # turns 1e-16 rounding differences into 1e-8 errors. With x2=None the
+    # batch diagonal is set to cov1 (and activations use the cov1 moments
+    # there). `nt_complex.batch` computes its diagonal blocks with x2=None.
     if not x2_given:
         diag = jnp.arange(x1.shape[0])
         nngp = nngp.at[diag, diag].set(cov1)
         pseudo_nngp = pseudo_nngp.at[diag, diag].set(pseudo_cov1)
-    else:  # e.g. the diagonal blocks of nt.batch
-        same = jnp.all(x1[:, None] == x2[None], axis=tuple(range(2, x1.ndim + 1)))
-        same = same.reshape(same.shape + (1,) * (nngp.ndim - 2))
-        nngp = jnp.where(same, cov1[:, None], nngp)
-        pseudo_nngp = jnp.where(same, pseudo_cov1[:, None], pseudo_nngp)
-    cov2 = cov(x2, x2, True, True) if x2_given else None
-    pseudo_cov2 = cov(x2, x2, False, True) if x2_given else None
+    cov2, pseudo_cov2 = (gram(x2, None, diagonal_spatial=diagonal_spatial, same_batch=True)
+                         if x2_given else (None, None))
     ntk = jnp.zeros((), nngp.dtype) if compute_ntk else None
     pseudo_ntk = jnp.zeros((), nngp.dtype) if compute_ntk else None
     return ComplexKernel(

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy.integrate import solve_ivp
 
-from nt_complex import predict
+from nt_complex import ComplexKernel, predict
 
 TOL_NT = 1e-10
 
@@ -45,96 +45,97 @@ def _max_diff(a, b):
 
 
 # ------------------------------------------------------- reduction to NT
+# NT kernels, NT kernel_fns and real arrays given WITHOUT a pseudo part are a
+# real network's (pseudo = kernel): the results must be NT's, same diag_reg.
+KINDS = ["nt_kernel", "real_array"]
+
+
+def _as_kind(k, kind, g):
+    return k if kind == "nt_kernel" else getattr(k, g)
+
+
+@pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("diag_reg,absolute", [(0., False), (1e-2, False), (0.3, True)])
-def test_gp_inference_circular_real_equals_nt(diag_reg, absolute):
+def test_gp_inference_nt_kernels_equal_nt(kind, diag_reg, absolute):
     kernel_fn, x_train, x_test, y = _nt_kernels()
     k_dd, k_td = kernel_fn(x_train, None), kernel_fn(x_test, x_train)
     nngp_tt = kernel_fn(x_test, None, "nngp")
-    ours = predict.gp_inference(k_dd, y, diag_reg, absolute)(None, k_td, nngp_tt)
     ref = nt.predict.gp_inference(k_dd, y, diag_reg, absolute)(None, k_td, nngp_tt)
     for g in ("nngp", "ntk"):
-        assert _max_diff(getattr(ours, g).mean, getattr(ref, g).mean) < TOL_NT
-        assert _max_diff(getattr(ours, g).covariance, getattr(ref, g).covariance) < TOL_NT
-        assert getattr(ours, g).pseudo_covariance is None
+        fn = predict.gp_inference(_as_kind(k_dd, kind, g), y, diag_reg, absolute)
+        ours = fn(g, _as_kind(k_td, kind, g), nngp_tt)
+        assert _max_diff(ours.mean, getattr(ref, g).mean) < TOL_NT
+        if kind == "real_array" and g == "ntk":
+            continue  # one array cannot carry the NNGP the NTK covariance needs
+        assert _max_diff(ours.covariance, getattr(ref, g).covariance) < TOL_NT
+        # real outputs: pseudo-covariance = covariance
+        assert _max_diff(ours.pseudo_covariance, getattr(ref, g).covariance) < TOL_NT
+    if kind == "nt_kernel":
+        both = predict.gp_inference(k_dd, y, diag_reg, absolute)(None, k_td)
+        for g in ("nngp", "ntk"):
+            assert _max_diff(getattr(both, g), getattr(ref, g).mean) < TOL_NT
 
 
-@pytest.mark.parametrize("diag_reg", [0., 1e-2])
-def test_gp_inference_real_network_equals_nt(diag_reg):
-    """A real network: pseudo-kernel = kernel, real data. Its augmented
-    covariance is singular (Im f = 0); circular noise lambda puts lambda/2 on
-    Re f, so NT's diag_reg d corresponds to ours 2d."""
+@pytest.mark.parametrize("kind", KINDS)
+def test_gradient_descent_mse_nt_kernels_equal_nt(kind):
     kernel_fn, x_train, x_test, y = _nt_kernels()
     k_dd, k_td = kernel_fn(x_train, None), kernel_fn(x_test, x_train)
-    nngp_tt = kernel_fn(x_test, None, "nngp")
-    ref = nt.predict.gp_inference(k_dd, y, diag_reg)(None, k_td, nngp_tt)
-    for g in ("nngp", "ntk"):
-        ours = predict.gp_inference(getattr(k_dd, g), y, 2 * diag_reg,
-                                    pseudo_train_train=getattr(k_dd, g))
-        mean = ours(g, getattr(k_td, g), pseudo_test_train=getattr(k_td, g))
-        assert _max_diff(mean, getattr(ref, g).mean) < TOL_NT
-    nngp = predict.gp_inference(k_dd.nngp, y, 2 * diag_reg, pseudo_train_train=k_dd.nngp)(
-        "nngp", k_td.nngp, nngp_tt, pseudo_test_train=k_td.nngp, pseudo_nngp_test_test=nngp_tt)
-    assert _max_diff(nngp.covariance, ref.nngp.covariance) < TOL_NT
-    assert _max_diff(nngp.pseudo_covariance, ref.nngp.covariance) < TOL_NT
+    rng = np.random.default_rng(1)
+    f0, ft0 = rng.normal(size=y.shape), rng.normal(size=(4, 2))
+    ts = jnp.array([0.5, 3., 40., jnp.inf])
+    for diag_reg in (0., 1e-2):
+        ours = predict.gradient_descent_mse(_as_kind(k_dd, kind, "ntk"), y, 1.3, diag_reg)
+        ref = nt.predict.gradient_descent_mse(k_dd.ntk, y, 1.3, diag_reg)
+        for t in (ts, 3., None):
+            a = ours(t, f0, ft0, _as_kind(k_td, kind, "ntk"))
+            b = ref(t, f0, ft0, k_td.ntk)
+            for x, z in zip(a, b):
+                assert x.shape == z.shape
+                assert _max_diff(x, z) < TOL_NT, (t, diag_reg)
 
 
-@pytest.mark.parametrize("real_network", [False, True])
-def test_gradient_descent_mse_equals_nt(real_network):
+def test_gradient_descent_mse_circular_trains_at_half_rate():
+    """The same real NTK declared circular (pseudo 0) is NT at lr / 2."""
     kernel_fn, x_train, x_test, y = _nt_kernels()
     ntk_dd, ntk_td = kernel_fn(x_train, None, "ntk"), kernel_fn(x_test, x_train, "ntk")
     rng = np.random.default_rng(1)
     f0, ft0 = rng.normal(size=y.shape), rng.normal(size=(4, 2))
-    ts = jnp.array([0.5, 3., 40.])
-    for diag_reg in (0., 1e-2):
-        # circular interpretation trains at half NT's rate (docs/predict.md)
-        pseudo = ntk_dd if real_network else None
-        lr_nt = 1.0 if real_network else 0.5
-        ours = predict.gradient_descent_mse(ntk_dd, y, 1.0, 2 * diag_reg if real_network else diag_reg,
-                                            pseudo_train_train=pseudo)
-        ref = nt.predict.gradient_descent_mse(ntk_dd, y, lr_nt, diag_reg)
-        for t in (ts, None):
-            a = ours(t, f0, ft0, ntk_td, pseudo_test_train=ntk_td if real_network else None)
-            b = ref(t, f0, ft0, ntk_td)
-            for x, z in zip(a, b):
-                assert x.shape == z.shape
-                assert _max_diff(x, z) < TOL_NT
+    ours = predict.gradient_descent_mse(ntk_dd, y, 1.0, 1e-2, pseudo_train_train=0)
+    ref = nt.predict.gradient_descent_mse(ntk_dd, y, 0.5, 1e-2)
+    for t in (jnp.array([0.5, 3., 40.]), None):
+        for x, z in zip(ours(t, f0, ft0, ntk_td, pseudo_test_train=0), ref(t, f0, ft0, ntk_td)):
+            assert _max_diff(x, z) < TOL_NT
 
 
-@pytest.mark.parametrize("real_network", [False, True])
-def test_gradient_descent_mse_ensemble_equals_nt(real_network):
+@pytest.mark.parametrize("circular", [False, True])
+def test_gradient_descent_mse_ensemble_equals_nt(circular):
+    """An nt.stax kernel_fn as is (a real network) equals NT; the same kernels
+    declared circular (pseudo fields 0) equal NT at lr / 2."""
     kernel_fn, x_train, x_test, y = _nt_kernels()
 
-    def with_pseudo(x1, x2=None, get=None):
-        k = kernel_fn(x1, x2, ("nngp", "ntk"))
-        return {"nngp": k.nngp, "ntk": k.ntk, "pseudo_nngp": k.nngp, "pseudo_ntk": k.ntk}
+    def circular_fn(x1, x2=None, get=None):  # a ComplexKernel: pseudo None = 0
+        return ComplexKernel(**kernel_fn(x1, x2).asdict())
 
-    class Fields(dict):
-        __getattr__ = dict.get
-
-    ours_fn = (lambda *a, **kw: Fields(with_pseudo(*a, **kw))) if real_network else kernel_fn
-    lr_nt = 1.0 if real_network else 0.5
-    ts = jnp.array([[0.5, 3.], [10., 100.]])
+    ours_fn = circular_fn if circular else kernel_fn
+    lr_nt = 0.65 if circular else 1.3
+    ts = jnp.array([[0.5, 3.], [10., jnp.inf]])
     for diag_reg in (0., 1e-2):
-        ours = predict.gradient_descent_mse_ensemble(
-            ours_fn, x_train, y, 1.0, 2 * diag_reg if real_network else diag_reg)
+        ours = predict.gradient_descent_mse_ensemble(ours_fn, x_train, y, 1.3, diag_reg)
         ref = nt.predict.gradient_descent_mse_ensemble(kernel_fn, x_train, y, lr_nt, diag_reg)
-        for t in (ts, None):
+        for t in (ts, 3., None):
             for x_test_ in (x_test, None):
                 a = ours(t, x_test_, None, compute_cov=True)
                 b = ref(t, x_test_, None, compute_cov=True)
                 for g in ("nngp", "ntk"):
                     ga, gb = getattr(a, g), getattr(b, g)
                     assert _max_diff(ga.mean, gb.mean) < TOL_NT, (g, t, diag_reg)
-                    if real_network and diag_reg and g == "nngp" and x_test_ is None:
-                        # 'nngp' mode counts the (circular) noise in the prior of
-                        # the training outputs: it adds noise to Im f there, which
-                        # a real network does not have. Re f matches NT:
-                        re_cov = (ga.covariance + ga.pseudo_covariance).real / 2
-                        assert _max_diff(re_cov, gb.covariance) < TOL_NT
-                        continue
                     assert _max_diff(ga.covariance, gb.covariance) < TOL_NT, (g, t, diag_reg)
-                    if real_network:  # Im f stays 0: pseudo-covariance = covariance
+                    if circular:
+                        assert ga.pseudo_covariance is None
+                    else:  # real outputs: pseudo-covariance = covariance
                         assert _max_diff(ga.pseudo_covariance, gb.covariance) < TOL_NT
+                mean = ours(t, x_test_, "ntk")
+                assert _max_diff(mean, b.ntk.mean) < TOL_NT
 
 
 # ------------------------------------------ GP vs direct augmented formulas
@@ -191,7 +192,8 @@ def test_circular_prior_gives_circular_posterior():
     k, _ = _complex_pair(n + nt_, rng, circular=True)
     kdd, ktd, ktt = _split(k, n)
     y = rng.normal(size=(n, 1)) + 1j * rng.normal(size=(n, 1))
-    hermitian = predict.gp_inference(kdd, y, 1e-3)("nngp", ktd, ktt)
+    hermitian = predict.gp_inference(kdd, y, 1e-3, pseudo_train_train=0)(
+        "nngp", ktd, ktt, pseudo_test_train=0, pseudo_nngp_test_test=0)
     assert hermitian.pseudo_covariance is None  # cheap path, exactly circular
     zeros = np.zeros_like(kdd)
     forced = predict.gp_inference(kdd, y, 1e-3, pseudo_train_train=zeros)(
@@ -264,8 +266,8 @@ def test_gradient_descent_mse_equals_ode_integration(case):
     lr = 1.7
     p_full = np.zeros_like(theta) if theta_p is None else theta_p
     f_ode, ft_ode = _integrate(theta, p_full, y, f0, ft0, lr, ts)
-    pd = None if theta_p is None else theta_p[:n, :n]
-    pt = None if theta_p is None else theta_p[n:, :n]
+    pd = 0 if theta_p is None else theta_p[:n, :n]
+    pt = 0 if theta_p is None else theta_p[n:, :n]
     fn = predict.gradient_descent_mse(theta[:n, :n], y, lr, pseudo_train_train=pd)
     f_t, ft_t = fn(ts, f0, ft0, theta[n:, :n], pseudo_test_train=pt)
     scale = np.max(np.abs(f_ode))
@@ -327,10 +329,40 @@ def test_clear_errors():
         predict.gp_inference(k, y * 1j + y, pseudo_train_train=k)("nngp", k,
                                                                  pseudo_test_train=k)
     with pytest.raises(ValueError, match="not Hermitian"):
-        predict.gp_inference(k + 0.5j * jnp.triu(k), y)("nngp", k)
+        predict.gp_inference(k + 0.5j * jnp.triu(k), y, pseudo_train_train=0)("nngp", k)
     with pytest.raises(ValueError, match=r"shape \(N, K\)"):
         predict.gradient_descent_mse(k, y[:, 0])
     with pytest.raises(ValueError, match="diag_reg"):
         predict.gradient_descent_mse(k, y, diag_reg=-1.)
     with pytest.raises(ValueError, match="get must be"):
         predict.gp_inference(k, y)("ntkgp", k)
+
+
+def test_kernels_without_pseudo_part_are_never_taken_as_circular():
+    """Complex kernels without pseudo information are ambiguous: they raise,
+    saying how to pass it (the pseudo-kernel, or 0 for a circular network)."""
+    rng = np.random.default_rng(7)
+    k, _ = _complex_pair(4, rng)
+    y = rng.normal(size=(4, 1)) + 0j
+    with pytest.raises(ValueError, match="pseudo_train_train=.*or 0 for a circular"):
+        predict.gp_inference(k, y)
+    with pytest.raises(ValueError, match="pseudo_train_train=.*or 0 for a circular"):
+        predict.gradient_descent_mse(k, y)
+    with pytest.raises(ValueError, match="pseudo_test_train="):
+        predict.gradient_descent_mse(k, y, pseudo_train_train=0)(1., 0., 0., k[:2])
+    with pytest.raises(ValueError, match="array of its shape or 0"):
+        predict.gradient_descent_mse(k, y, pseudo_train_train=1.)
+    # nt_complex's field tuples without pseudo fields raise even when real (a
+    # circular network on real inputs has a real K and P = 0)
+    from nt_complex import stax
+    _, _, kernel_fn = stax.serial(stax.Dense(4), stax.CReLU(), stax.Dense(1))
+    x = rng.normal(size=(4, 3))
+    with pytest.raises(ValueError, match="request it too"):
+        predict.gp_inference(kernel_fn(x, None, ("nngp", "ntk")), y)
+    with pytest.raises(ValueError, match="request it too"):
+        predict.gradient_descent_mse_ensemble(
+            lambda a, b=None, get=None: kernel_fn(a, b, ("nngp", "ntk")), x, y)
+    # a real network cannot output complex targets
+    nt_fn, x_train, _, y_real = _nt_kernels()
+    with pytest.raises(ValueError, match="y_train is complex.*real network"):
+        predict.gp_inference(nt_fn(x_train, None), y_real + 1j)("nngp", nt_fn(x_train, None))

@@ -7,6 +7,8 @@ forms:
 * **circular** (``P`` exactly zero): ``f`` itself, with the Hermitian matrix
   ``W = K / 2``. This is the realification below restricted to circular
   processes, written with complex numbers: no doubled dimension.
+* **real** (a real network, ``P = K`` real): ``Re f`` with ``W = K``, NT's
+  own coordinates; ``Im f`` has zero variance and never moves.
 * **realified** (``P`` non-zero): the real vector ``[Re f; Im f]`` of length
   ``2N`` with its real covariance
 
@@ -37,17 +39,39 @@ from typing import Optional
 import jax.numpy as jnp
 
 
+MODES = ("circular", "realified", "real")
+
+
 @dataclasses.dataclass(frozen=True)
 class Space:
-    """Circular (complex, ``W = K/2``) or realified (``[Re; Im]``) coordinates."""
+    """Working coordinates of the outputs.
 
-    circular: bool
+    * ``'circular'``: complex ``f``, matrix ``W = K / 2``;
+    * ``'realified'``: ``[Re f; Im f]``, matrix ``Sigma`` above;
+    * ``'real'``: a real network (``P = K`` real): ``Re f`` alone with
+      ``W = K``, NT's coordinates (``Im f`` has zero variance and never moves).
+    """
 
-    def matrix(self, hermitian: jnp.ndarray, pseudo: Optional[jnp.ndarray]) -> jnp.ndarray:
-        """The working matrix of a (cross-)covariance pair ``(K, P)``."""
-        if self.circular:
+    mode: str
+
+    def __post_init__(self):
+        if self.mode not in MODES:
+            raise ValueError(f"Space mode must be one of {MODES}; got {self.mode!r}.")
+
+    @property
+    def circular(self) -> bool:
+        return self.mode == "circular"
+
+    def matrix(self, pair) -> jnp.ndarray:
+        """The working matrix of a (cross-)covariance `Pair` ``(K, P)``."""
+        hermitian, pseudo = pair.hermitian, pair.pseudo
+        if self.mode == "real":
+            return hermitian
+        if self.mode == "circular":
             return hermitian / 2
-        if pseudo is None:
+        if pair.real_network:
+            pseudo = hermitian
+        elif pseudo is None:
             pseudo = jnp.zeros_like(hermitian)
         plus, minus = hermitian + pseudo, hermitian - pseudo
         top = jnp.concatenate([plus.real, -minus.imag], axis=1)
@@ -55,23 +79,30 @@ class Space:
         return jnp.concatenate([top, bottom], axis=0) / 2
 
     def vector(self, y: jnp.ndarray) -> jnp.ndarray:
-        """Working coordinates of complex values ``y`` of shape ``(N, K)``."""
+        """Working coordinates of values ``y`` of shape ``(N, K)`` (``Re y`` in
+        the real space: the only part a real network's outputs can move)."""
         y = jnp.asarray(y)
-        if self.circular:
+        if self.mode == "real":
+            return jnp.real(y)
+        if self.mode == "circular":
             return y.astype(jnp.result_type(y.dtype, jnp.complex64))
         return jnp.concatenate([y.real, y.imag], axis=-2)
 
     def complex_vector(self, v: jnp.ndarray) -> jnp.ndarray:
-        """Complex values from working coordinates ``(..., D, K)``."""
-        if self.circular:
+        """Output values from working coordinates ``(..., D, K)`` (real in the
+        real space)."""
+        if self.mode != "realified":
             return v
         n = v.shape[-2] // 2
         return v[..., :n, :] + 1j * v[..., n:, :]
 
     def covariance(self, c: jnp.ndarray) -> tuple[jnp.ndarray, Optional[jnp.ndarray]]:
         """``(K, P)`` from a working covariance ``(..., D, D)``; ``P`` is
-        ``None`` (exactly zero) in circular coordinates."""
-        if self.circular:
+        ``None`` (exactly zero) in circular coordinates and ``K`` in the real
+        space (real outputs)."""
+        if self.mode == "real":
+            return c, c
+        if self.mode == "circular":
             return 2 * c, None
         n = c.shape[-1] // 2
         uu, uv = c[..., :n, :n], c[..., :n, n:]
@@ -79,7 +110,10 @@ class Space:
         return uu + vv + 1j * (vu - uv), uu - vv + 1j * (uv + vu)
 
     def regularizer(self, dimension: int, strength: jnp.ndarray) -> jnp.ndarray:
-        """Working matrix of circular noise ``E|eps|^2 = strength`` on each of
-        ``dimension`` complex outputs: ``strength/2`` on every real coordinate."""
+        """Working matrix of observation noise of variance ``strength`` on each
+        of ``dimension`` outputs: circular complex noise (``strength/2`` per
+        real coordinate), or real noise (NT's ``strength I``) in the real space."""
+        if self.mode == "real":
+            return strength * jnp.eye(dimension)
         size = dimension if self.circular else 2 * dimension
         return strength / 2 * jnp.eye(size)

@@ -10,9 +10,10 @@ gradient-descent steps. Then, with ``e = f - y`` and ``s = learning_rate / N_y``
 equivalently, in real coordinates ``[Re f; Im f]``, ``d/dt = -s Sigma(Theta,
 Theta~)`` with the symmetric PSD matrix of `nt_complex.predict._space` (the
 real NTK of ``theta -> [Re f; Im f]``). For a real network (``Theta~ = Theta``
-real, real data) this is exactly NT's ``df/dt = -s Theta e``; a circular
-network (``Theta~ = 0``) trains like NT with ``learning_rate / 2``, because
-each of ``Re f`` and ``Im f`` carries half of ``Theta``.
+real, real data) this is exactly NT's ``df/dt = -s Theta Re(e)`` (what real
+kernels without a pseudo part, e.g. NT's, get); a circular network
+(``Theta~ = 0``) trains like NT with ``learning_rate / 2``, because each of
+``Re f`` and ``Im f`` carries half of ``Theta``.
 """
 
 from __future__ import annotations
@@ -69,12 +70,15 @@ def gradient_descent_mse(k_train_train: Any, y_train: jnp.ndarray,
 
     Args:
       k_train_train: ``(N, N)`` NTK array (pseudo-NTK in `pseudo_train_train`),
-        or a `ComplexKernel` / namedtuple (field `get` and ``pseudo_<get>``).
+        or a `ComplexKernel` / NT `Kernel` / namedtuple (field `get` and, for
+        complex kernels, ``pseudo_<get>``). Real kernels without a pseudo part
+        are a real network's (``Theta~ = Theta``): NT's dynamics exactly.
       y_train: targets ``(N, K)``.
       learning_rate: step size; time is ``learning_rate * t``.
       diag_reg: ``Theta + lambda I`` with NT's scaling (see `gp_inference`).
       diag_reg_absolute_scale: ``lambda = diag_reg`` if True.
-      pseudo_train_train: pseudo-NTK for an array `k_train_train`.
+      pseudo_train_train: pseudo-NTK for an array `k_train_train` (``0``: a
+        circular network; ``None``: a real network, for real arrays only).
       get: kernel field to use for non-array kernels.
 
     Returns:
@@ -97,8 +101,8 @@ def gradient_descent_mse(k_train_train: Any, y_train: jnp.ndarray,
     rate = learning_rate / y_train.size
 
     @functools.lru_cache(maxsize=2)
-    def factor(circular: bool):
-        space = Space(circular)
+    def factor(mode: str):
+        space = Space(mode)
         spec, _ = _inputs.regularized_spectrum(
             space, train_pair, diag_reg, diag_reg_absolute_scale, "gradient_descent_mse")
         return space, spec
@@ -110,8 +114,8 @@ def gradient_descent_mse(k_train_train: Any, y_train: jnp.ndarray,
         if k_test_train is not None:
             test_pair = _inputs.kernel_pair(k_test_train, get, pseudo_test_train,
                                             "k_test_train")
-        circular = train_pair[1] is None and (test_pair is None or test_pair[1] is None)
-        space, spec = factor(circular)
+        space, spec = factor(_inputs.space_of(
+            [train_pair] + ([] if test_pair is None else [test_pair])).mode)
         f0 = 0. if fx_train_0 is None else fx_train_0
         e0 = space.vector(jnp.broadcast_to(f0, y_train.shape) - y_train)
         train_w, test_w, t_shape = _time_weights(spec, t, rate)
@@ -120,7 +124,7 @@ def gradient_descent_mse(k_train_train: Any, y_train: jnp.ndarray,
             delta = space.complex_vector(spec.apply(train_w, e0))
             outputs.append(_reshape(fx_train_0 + delta, t_shape))
         if test_pair is not None:
-            delta = jnp.einsum("ij,tj...->ti...", space.matrix(*test_pair),
+            delta = jnp.einsum("ij,tj...->ti...", space.matrix(test_pair),
                                spec.apply(test_w, e0))
             outputs.append(_reshape(fx_test_0 + space.complex_vector(delta), t_shape))
         if not outputs:
@@ -148,7 +152,7 @@ def gradient_descent_mse_ensemble(kernel_fn: Callable, x_train: jnp.ndarray,
 
     Args:
       kernel_fn: ``kernel_fn(x1, x2, get=None)`` returning a `ComplexKernel`
-        (nt_complex) or an NT `Kernel` (then the pseudo-kernels are zero).
+        (nt_complex) or an NT `Kernel` (a real network: NT's result).
       x_train: training inputs; y_train: targets ``(N, K)``.
       learning_rate, diag_reg, diag_reg_absolute_scale: as `gradient_descent_mse`.
 
@@ -175,8 +179,8 @@ def gradient_descent_mse_ensemble(kernel_fn: Callable, x_train: jnp.ndarray,
     rate = learning_rate / y_train.size
 
     @functools.lru_cache(maxsize=4)
-    def factor(g: str, circular: bool):
-        space = Space(circular)
+    def factor(g: str, mode: str):
+        space = Space(mode)
         pair = _inputs.kernel_pair(k_dd, g, None, "kernel_fn(x_train)")
         spec, matrix = _inputs.regularized_spectrum(
             space, pair, diag_reg, diag_reg_absolute_scale, f"gradient_descent_mse_ensemble[{g}]")
@@ -199,9 +203,8 @@ def gradient_descent_mse_ensemble(kernel_fn: Callable, x_train: jnp.ndarray,
                                                            "kernel_fn(x_test, x_train)")
                     pairs["nngp_tt"] = _inputs.kernel_pair(k_tt, "nngp", None,
                                                            "kernel_fn(x_test)")
-            circular = all(p[1] is None for p in pairs.values())
-            space, spec, regularized = factor(g, circular)
-            w = {key: space.matrix(*pair) for key, pair in pairs.items() if key != "dd"}
+            space, spec, regularized = factor(g, _inputs.space_of(pairs.values()).mode)
+            w = {key: space.matrix(pair) for key, pair in pairs.items() if key != "dd"}
             train_w, test_w, t_shape = _time_weights(spec, t, rate)
             y = space.vector(y_train)
             middle = regularized if g == "nngp" else w.get("nngp_dd")

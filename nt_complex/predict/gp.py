@@ -6,7 +6,9 @@ import functools
 from typing import Any, Callable, NamedTuple, Optional, Union
 
 import jax.numpy as jnp
+import numpy as np
 
+from nt_complex._validation import is_concrete
 from nt_complex.predict import _inputs
 from nt_complex.predict._space import Space
 from nt_complex.predict._spectral import check_targets_in_range
@@ -31,20 +33,26 @@ def gp_inference(k_train_train: Any, y_train: jnp.ndarray, diag_reg: float = 0.,
     ``[f; conj f]`` on ``[y; conj y]`` with the augmented covariance
     ``[[K, P], [conj P, conj K]]`` (computed in the equivalent real
     ``[Re f; Im f]`` coordinates). If every pseudo-kernel involved is exactly
-    zero (``None``, e.g. a circular `ComplexKernel` or arrays without pseudo
-    keywords) the ordinary Hermitian formulas on ``N x N`` matrices are used.
+    zero (a circular `ComplexKernel`, or arrays with pseudo keywords ``0``)
+    the ordinary Hermitian formulas on ``N x N`` matrices are used. Real
+    kernels without a pseudo part (NT `Kernel`s, real arrays) are a real
+    network's (``P = K``): the result is then NT's, real noise included.
+    A complex array without a pseudo part raises (``docs/conventions.md``).
     With ``get='ntk'`` the result is NT's: the infinite-time distribution of an
     infinite ensemble of networks trained by gradient flow on MSE.
 
     Args:
       k_train_train: ``(N, N)`` array, or a `ComplexKernel` / NT `Kernel` /
-        namedtuple with ``nngp`` (and ``ntk``) and optional ``pseudo_*`` fields.
+        namedtuple with ``nngp`` (and ``ntk``) and, for complex kernels,
+        ``pseudo_*`` fields.
       y_train: targets ``(N, K)``, real or complex; the K outputs share the kernel.
-      diag_reg: circular observation noise: ``K + lambda I`` (pseudo-kernel
-        unchanged), ``lambda = diag_reg * mean(diag K)`` as in NT, or
-        ``diag_reg`` if `diag_reg_absolute_scale`.
+      diag_reg: observation noise of variance ``lambda = diag_reg *
+        mean(diag K)`` as in NT, or ``diag_reg`` if `diag_reg_absolute_scale`:
+        ``K + lambda I``, circular (pseudo-kernel unchanged) for complex
+        networks, real (NT's) for a real network.
       diag_reg_absolute_scale: see `diag_reg`.
-      pseudo_train_train: pseudo-kernel for an array `k_train_train`.
+      pseudo_train_train: pseudo-kernel for an array `k_train_train` (``0``:
+        a circular network; ``None``: a real network, for real arrays only).
 
     Returns:
       ``predict_fn(get=None, k_test_train=None, nngp_test_test=None, *,
@@ -63,18 +71,20 @@ def gp_inference(k_train_train: Any, y_train: jnp.ndarray, diag_reg: float = 0.,
       >>> import jax.numpy as jnp
       >>> k = jnp.array([[2., 1j], [-1j, 2.]])
       >>> y = jnp.array([[1. + 1j], [0.5j]])
-      >>> predict_fn = gp_inference(k, y)
-      >>> bool(jnp.allclose(predict_fn('nngp', k), y))
+      >>> predict_fn = gp_inference(k, y, pseudo_train_train=0)  # circular
+      >>> bool(jnp.allclose(predict_fn('nngp', k, pseudo_test_train=0), y))
       True
     """
     _inputs.check_diag_reg(diag_reg)
 
     @functools.lru_cache(maxsize=4)
-    def factor(g: str, circular: bool):
+    def factor(g: str, mode: str):
         pair = _inputs.kernel_pair(k_train_train, g, pseudo_train_train, "k_train_train")
-        space = Space(circular)
+        space = Space(mode)
         spec, _ = _inputs.regularized_spectrum(
             space, pair, diag_reg, diag_reg_absolute_scale, f"gp_inference[{g}]")
+        if mode == "real":
+            _check_real_targets(y_train, f"gp_inference[{g}]")
         y = space.vector(y_train)
         check_targets_in_range(spec, y, f"gp_inference[{g}]")
         return space, spec, spec.solve(y)
@@ -106,9 +116,8 @@ def gp_inference(k_train_train: Any, y_train: jnp.ndarray, diag_reg: float = 0.,
                         k_train_train, "nngp", pseudo_train_train, "k_train_train")
                     pairs["nngp_td"] = _inputs.kernel_pair(
                         k_test_train, "nngp", pseudo_test_train, "k_test_train")
-            circular = all(p[1] is None for p in pairs.values())
-            space, spec, weights = factor(g, circular)
-            w = {key: space.matrix(*pair) for key, pair in pairs.items()}
+            space, spec, weights = factor(g, _inputs.space_of(pairs.values()).mode)
+            w = {key: space.matrix(pair) for key, pair in pairs.items()}
             mean = space.complex_vector(w["td"] @ weights)
             if nngp_test_test is None:
                 out[g] = mean
@@ -133,9 +142,27 @@ def _first_field(kernel: Any) -> str:
 
 def _train_set(y_train, with_cov: bool, pseudo, kernel, g) -> Any:
     """Training-set outputs: ``N(y_train, 0)`` (non-regularized), as in NT."""
-    mean = y_train.astype(jnp.result_type(y_train.dtype, jnp.complex64))
+    pair = _inputs.kernel_pair(kernel, g, pseudo, "k_train_train")
+    if pair.real_network:
+        _check_real_targets(y_train, f"gp_inference[{g}]")
+        mean = jnp.real(y_train)
+    else:
+        mean = y_train.astype(jnp.result_type(y_train.dtype, jnp.complex64))
     if not with_cov:
         return mean
     zeros = jnp.zeros((y_train.shape[0],) * 2, mean.dtype)
-    _, pseudo_part = _inputs.kernel_pair(kernel, g, pseudo, "k_train_train")
-    return ComplexGaussian(mean, zeros, None if pseudo_part is None else zeros)
+    exactly_zero = pair.pseudo is None and not pair.real_network
+    return ComplexGaussian(mean, zeros, None if exactly_zero else zeros)
+
+
+def _check_real_targets(y_train: jnp.ndarray, name: str) -> None:
+    """A real network's outputs are real: complex targets have probability 0."""
+    if not (jnp.iscomplexobj(y_train) and is_concrete(y_train)):
+        return
+    eps = float(jnp.finfo(jnp.real(y_train).dtype).eps)
+    if float(jnp.max(jnp.abs(y_train.imag))) > np.sqrt(eps) * float(jnp.max(jnp.abs(y_train))):
+        raise ValueError(
+            f"{name}: y_train is complex, but the kernel is a real network's (a real "
+            f"kernel without a pseudo part, e.g. from nt.stax), whose outputs are real. "
+            f"For a complex network pass its pseudo-kernel (a ComplexKernel, or "
+            f"pseudo_train_train=..., 0 if circular).")
