@@ -75,9 +75,9 @@ _SCALE_SCRIPT = textwrap.dedent("""
     import jax
     jax.config.update("jax_enable_x64", True)
     import numpy as np
+    import nt_complex  # first: NT needs its compatibility layer on current jax
     import neural_tangents as nt
     from neural_tangents import stax as nt_stax
-    import nt_complex
     from nt_complex import stax
     from bench.bench_core import _fc, _realified
     which, n, batch_size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])

@@ -19,8 +19,8 @@ SCRIPT = textwrap.dedent("""
     import jax
     jax.config.update("jax_enable_x64", True)
     import numpy as np
+    import nt_complex  # first: NT needs its compatibility layer on current jax
     import neural_tangents as nt
-    import nt_complex
     from nt_complex import ComplexKernel, stax
     from nt_complex.kernel import FIELDS
     assert jax.device_count() == 2
@@ -88,10 +88,10 @@ def test_batch_returns_full_complex_kernels_on_two_devices():
 
 
 def test_batch_rejects_kernels_and_nt_kernel_fns():
-    import neural_tangents as nt
     import numpy as np
 
-    import nt_complex
+    import nt_complex  # first: NT needs its compatibility layer on current jax
+    import neural_tangents as nt
     from nt_complex import stax
     x = np.ones((4, 3)) * (1 + 1j)
     _, _, kernel_fn = stax.serial(stax.Dense(4), stax.CReLU(), stax.Dense(1))
