@@ -16,9 +16,11 @@ Cost control:
   branches, so the function carries a `jax.custom_batching.custom_vmap` rule:
   the batch axis is folded into the entry axis and the same unbatched code
   runs once on all entries of the batch (nested vmaps fold recursively);
-* `custom_vmap` has no reverse-mode rule, so a `jax.custom_jvp` wraps it: the
-  primal comes from the fast path, the tangent from `jax.jvp` of the plain
-  code (differentiation pays the plain cost; `grad` works through it).
+* `custom_vmap` has no reverse-mode rule, so a `jax.custom_jvp` wraps it:
+  under differentiation the same folded, block-skipping pass also returns the
+  entrywise derivatives in `c1, c2, x` (`jax.linearize` inside each block), and
+  the tangent is their product with the input tangents (linear, so `grad`
+  transposes it). Second derivatives are not supported.
 """
 
 from __future__ import annotations
@@ -117,14 +119,30 @@ def _quadrature_flat(c1: Array, c2: Array, x: Array, derivatives: bool) -> Array
     return jnp.stack([g, a_, b_])
 
 
-def _compacted(c1: Array, c2: Array, x: Array, need: Array, derivatives: bool) -> Array:
+def _block_values(b1: Array, b2: Array, bx: Array, derivatives: bool,
+                  jacobian: bool) -> Array:
+    """Rule values of one block, (outputs, chunk); with `jacobian` also their
+    entrywise derivatives in c1, c2, x stacked below, (4 outputs, chunk)."""
+    flat = lambda a, b, y: _quadrature_flat(a, b, y, derivatives)
+    if not jacobian:
+        return flat(b1, b2, bx)
+    values, linear = jax.linearize(flat, b1, b2, bx)
+    ones, zeros = jnp.ones_like(bx), jnp.zeros_like(bx)
+    slopes = [linear(ones, zeros, zeros), linear(zeros, ones, zeros),
+              linear(zeros, zeros, ones)]
+    return jnp.concatenate([values] + slopes, axis=0)
+
+
+def _compacted(c1: Array, c2: Array, x: Array, need: Array, derivatives: bool,
+               jacobian: bool) -> Array:
     """Plain (unbatched) evaluation: needed entries first, blocks of <= 128,
-    blocks without a needed entry skipped. Arguments share one shape."""
+    blocks without a needed entry skipped. Arguments share one shape; returns
+    (rows,) + shape, rows = outputs (x 4 with `jacobian`)."""
     shape, dtype = x.shape, x.dtype
     count = math.prod(shape)
-    outputs = 3 if derivatives else 1
+    rows = (3 if derivatives else 1) * (4 if jacobian else 1)
     if count == 0:
-        return jnp.zeros((outputs,) + shape, dtype)
+        return jnp.zeros((rows,) + shape, dtype)
     need = need.reshape(-1)
     order = jnp.argsort(~need, stable=True)
     chunk = min(count, _CHUNK)  # a few entries: no padding to a full block
@@ -140,42 +158,52 @@ def _compacted(c1: Array, c2: Array, x: Array, need: Array, derivatives: bool) -
     def block(arg):
         b1, b2, bx, bneed = arg
         values = lax.cond(jnp.any(bneed),
-                          lambda: _quadrature_flat(b1, b2, bx, derivatives),
-                          lambda: jnp.zeros((outputs, chunk), dtype))
+                          lambda: _block_values(b1, b2, bx, derivatives, jacobian),
+                          lambda: jnp.zeros((rows, chunk), dtype))
         return jnp.where(bneed, values, 0.0)
 
-    out = lax.map(block, args)  # (blocks, outputs, chunk)
-    sorted_out = jnp.moveaxis(out, 1, 0).reshape(outputs, -1)[:, :count]
-    out = jnp.zeros((outputs, count), dtype).at[:, order].set(sorted_out)
-    return out.reshape((outputs,) + shape)
+    out = lax.map(block, args)  # (blocks, rows, chunk)
+    sorted_out = jnp.moveaxis(out, 1, 0).reshape(rows, -1)[:, :count]
+    out = jnp.zeros((rows, count), dtype).at[:, order].set(sorted_out)
+    return out.reshape((rows,) + shape)
 
 
-@functools.lru_cache(maxsize=None)
-def _fast(derivatives: bool):
+def _folding(derivatives: bool, jacobian: bool):
     """`_compacted` with a batching rule that folds vmapped axes into entries."""
 
     @custom_vmap
     def fast(c1, c2, x, need):
-        return _compacted(c1, c2, x, need, derivatives)
+        return _compacted(c1, c2, x, need, derivatives, jacobian)
 
     @fast.def_vmap
     def rule(axis_size, in_batched, c1, c2, x, need):
         args = [v if batched else jnp.broadcast_to(v, (axis_size,) + v.shape)
                 for v, batched in zip((c1, c2, x, need), in_batched)]
         shape = args[0].shape
-        out = fast(*(v.reshape(-1) for v in args))  # (outputs, axis_size * entries)
+        out = fast(*(v.reshape(-1) for v in args))  # (rows, axis_size * entries)
         return jnp.moveaxis(out.reshape(out.shape[:1] + shape), 1, 0), True
+
+    return fast
+
+
+@functools.lru_cache(maxsize=None)
+def _fast(derivatives: bool):
+    """Folded values; derivatives from the folded entrywise Jacobian (linear in
+    the tangents, so reverse mode transposes it)."""
+    values_fn, jacobian_fn = _folding(derivatives, False), _folding(derivatives, True)
+    outputs = 3 if derivatives else 1
 
     @jax.custom_jvp
     def differentiable(c1, c2, x, need):
-        return fast(c1, c2, x, need)
+        return values_fn(c1, c2, x, need)
 
     @differentiable.defjvp
     def jvp(primals, tangents):
-        c1, c2, x, need = primals
-        plain = lambda a, b, y: _compacted(a, b, y, need, derivatives)
-        _, tangent = jax.jvp(plain, (c1, c2, x), tuple(tangents[:3]))
-        return fast(c1, c2, x, need), tangent
+        full = jacobian_fn(*primals)
+        values = full[:outputs]
+        tangent = sum(full[outputs * (k + 1): outputs * (k + 2)] * tangents[k]
+                      for k in range(3))
+        return values, tangent
 
     return differentiable
 
