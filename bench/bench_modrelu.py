@@ -1,92 +1,166 @@
-"""Benchmark: ModReLU(b=-0.5) NNGP + NTK kernel entries per second.
+"""Benchmark: ModReLU(b=-0.5) kernels: `kernel_fn` entries/s and vmapped grids.
 
-`run(quick=False) -> str` returns a Markdown table. Two input sets on an
-`n x n` Gram matrix (n = 512, or 128 with `quick=True`):
+`run(quick=False) -> str` returns Markdown tables. Every measurement runs in a
+fresh subprocess so that its compile time and peak memory (`VmHWM`, the
+resident high-water mark of that process, which includes the ~0.3 GB of an
+imported JAX) are its own.
 
-* *typical*: iid complex Gaussian inputs (|rho| small: Laguerre series);
-* *near-diagonal*: small perturbations of one vector (0.96 < |rho| < 1 after
-  the first Dense layer; n = 128);
-* *all-quadrature*: smaller perturbations (|rho| > 0.99: essentially every
-  entry needs the fixed-node quadrature, the worst case; n = 64).
+*kernel_fn*: NNGP + NTK of `Dense(512, b_std=0.1) -> ModReLU(-0.5) -> Dense(1)`,
+jitted, on an `n x n` Gram, three regimes (sizes in `_SIZE`; the near-1 and
+mixed Grams are smaller because their entries cost ~0.5 ms each: entries/s is
+what is compared; `quick=True` caps n at 64):
 
-The full run uses these sizes; `quick=True` uses at most 128 (typical: 128).
+* *typical*: iid complex Gaussian inputs (|rho| small);
+* *near-1*: small perturbations of one vector, every off-diagonal
+  `0.999 < |rho| < 1` after the first Dense layer;
+* *mixed*: half of the inputs iid, half perturbations of one vector.
 
-Compile time is reported separately; CReLU on the same inputs gives the ratio.
+CReLU on the same inputs gives the time ratio (what a user would run instead).
+
+*grid*: `jax.vmap` of `modrelu_kernels(-0.5, q, q, rho)` over a grid of
+variances `q` (24 x 16 and 250 x 300, the sizes of the phase benchmark), each
+point evaluated at the |rho| values a c iteration visits on its way to 1
+(0.3 ... 1 - 1e-9 and 1); time includes compilation.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 import time
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 
-from nt_complex import stax
-from nt_complex.stax.activations.phase_equivariant import ModReLU
+_RHO_VISITS = (0.3, 0.8, 0.95, 0.99, 0.999, 1 - 1e-5, 1 - 1e-7, 1 - 1e-9, 1.0)
+_PERTURBATION = 0.02  # relative spread of the near-1 inputs: |rho| > 0.999
+_SIZE = {"typical": 512, "near-1": 128, "mixed": 256}
 
 
-_SPREAD = {"near-diagonal": 0.1, "all-quadrature": 0.02}
-_SIZE = {"typical": 512, "near-diagonal": 128, "all-quadrature": 64}
+def _peak_mb() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
 
 
-def _inputs(n: int, kind: str, d: int = 32) -> jnp.ndarray:
+def _inputs(n: int, kind: str, d: int = 32):
+    import jax
+    import jax.numpy as jnp
     k1, k2, k3, k4 = jax.random.split(jax.random.PRNGKey(0), 4)
     x = jax.random.normal(k1, (n, d)) + 1j * jax.random.normal(k2, (n, d))
     if kind == "typical":
         return x
     base = jax.random.normal(k3, (1, d)) + 1j * jax.random.normal(k4, (1, d))
-    return base + _SPREAD[kind] * x / np.sqrt(d) * jnp.sqrt(jnp.sum(jnp.abs(base) ** 2))
+    near = base + _PERTURBATION * x / np.sqrt(2 * d) * jnp.sqrt(jnp.sum(jnp.abs(base) ** 2))
+    if kind == "near-1":
+        return near
+    return jnp.concatenate([x[: n // 2], near[n // 2:]])
 
 
-def _time(kernel_fn, x, repeats: int):
-    """(compile seconds, best run seconds) of the jitted NNGP+NTK computation."""
+def _time_kernel(activation: str, kind: str, n: int, repeats: int) -> dict:
+    import jax
+    import jax.numpy as jnp
+    from nt_complex import stax
+    layer = stax.ModReLU(-0.5) if activation == "modrelu" else stax.CReLU()
+    kernel_fn = stax.serial(stax.Dense(512, b_std=0.1), layer, stax.Dense(1))[2]
+    x = _inputs(n, kind)
     fn = jax.jit(lambda x: kernel_fn(x, None, ("nngp", "ntk")))
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     compiled = fn.lower(x).compile()
-    compile_time = time.perf_counter() - start
-    best = np.inf
+    compile_s, compile_cpu_s = time.perf_counter() - start, time.process_time() - cpu
+    best, best_cpu = np.inf, np.inf
     for _ in range(repeats):
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         jax.block_until_ready(compiled(x))
         best = min(best, time.perf_counter() - start)
-    return compile_time, best
-
-
-def _min_abs_rho(x: jnp.ndarray) -> float:
-    """Smallest |rho| among input pairs (Dense with small b_std keeps it)."""
+        best_cpu = min(best_cpu, time.process_time() - cpu)
     g = x @ jnp.conj(x).T
     d = jnp.sqrt(jnp.real(jnp.diagonal(g)))
-    return float(jnp.min(jnp.abs(g) / (d[:, None] * d[None])))
+    rho = jnp.abs(g) / (d[:, None] * d[None])
+    off = ~np.eye(n, dtype=bool)
+    return {"compile_s": compile_s, "run_s": best, "entries_per_s": n * n / best,
+            "compile_cpu_s": compile_cpu_s, "run_cpu_s": best_cpu,
+            "entries_per_cpu_s": n * n / best_cpu,
+            "min_rho": float(jnp.min(rho[off])),
+            "near_1_fraction": float(jnp.mean(rho[off] > 0.999)), "peak_mb": _peak_mb()}
+
+
+def _time_grid(rows: int, cols: int) -> dict:
+    import jax
+    import jax.numpy as jnp
+    from nt_complex.special.modrelu import modrelu_kernels
+    q = jnp.linspace(0.2, 4.0, rows * cols).reshape(rows, cols)
+    rho = jnp.array(_RHO_VISITS)
+    point = lambda q: modrelu_kernels(-0.5, q, q, rho)
+    fn = jax.jit(jax.vmap(jax.vmap(point)))
+    start, cpu = time.perf_counter(), time.process_time()
+    jax.block_until_ready(fn(q))
+    first_s, first_cpu_s = time.perf_counter() - start, time.process_time() - cpu
+    start, cpu = time.perf_counter(), time.process_time()
+    jax.block_until_ready(fn(q))
+    return {"first_s": first_s, "run_s": time.perf_counter() - start,
+            "first_cpu_s": first_cpu_s, "run_cpu_s": time.process_time() - cpu,
+            "evaluations": rows * cols * len(_RHO_VISITS), "peak_mb": _peak_mb()}
+
+
+def _child(task: dict) -> dict:
+    import jax
+    jax.config.update("jax_enable_x64", True)
+    if task["what"] == "kernel":
+        return _time_kernel(task["activation"], task["kind"], task["n"], task["repeats"])
+    return _time_grid(task["rows"], task["cols"])
+
+
+def _measure(task: dict) -> dict:
+    """Run one task in a fresh interpreter (own compile cache and peak memory)."""
+    env = dict(os.environ, JAX_ENABLE_X64="1", TF_CPP_MIN_LOG_LEVEL="3")
+    out = subprocess.run([sys.executable, "-m", "bench.bench_modrelu", json.dumps(task)],
+                         capture_output=True, text=True, env=env, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def run(quick: bool = False) -> str:
-    """Markdown table of entries/s (NNGP+NTK, b = -0.5, float64).
+    """Markdown tables: kernel_fn entries/s per regime, and vmapped grid timings.
 
     Example:
       >>> print(run(quick=True))  # doctest: +SKIP
     """
-    jax.config.update("jax_enable_x64", True)
     repeats = 1 if quick else 3
-    modrelu = stax.serial(stax.Dense(512, b_std=0.1), ModReLU(-0.5), stax.Dense(1))[2]
-    crelu = stax.serial(stax.Dense(512, b_std=0.1), stax.CReLU(), stax.Dense(1))[2]
-    rows = ["| inputs | min abs(rho) | n x n | ModReLU entries/s | compile (s) "
-            "| CReLU entries/s | ModReLU/CReLU time |",
-            "|---|---|---|---|---|---|---|"]
-    for kind in ("typical", "near-diagonal", "all-quadrature"):
-        n = min(_SIZE[kind], 128) if quick else _SIZE[kind]
-        x = _inputs(n, kind)
-        compile_m, t_m = _time(modrelu, x, repeats)
-        _, t_c = _time(crelu, x, repeats)
-        rho = f"{_min_abs_rho(x):.3f}"
-        rows.append(f"| {kind} | {rho} | {n}x{n} | {n * n / t_m:,.0f} | {compile_m:.1f} "
-                    f"| {n * n / t_c:,.0f} | {t_m / t_c:.0f}x |")
-    rows.append("")
-    rows.append(f"{os.cpu_count()} CPU cores (shared), float64; accuracy <= 1e-10 relative "
-                f"to the diagonal (tests/test_modrelu.py). Times: best of {repeats}.")
-    return "\n".join(rows)
+    lines = ["| inputs | min abs(rho) off-diagonal | share abs(rho) > 0.999 | n x n "
+             "| ModReLU entries/s (per CPU-s) | compile s (CPU-s) | peak memory (GB) "
+             "| CReLU entries/s (per CPU-s) | ModReLU/CReLU CPU time |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for kind in ("typical", "near-1", "mixed"):
+        n = min(_SIZE[kind], 64) if quick else _SIZE[kind]
+        task = {"what": "kernel", "kind": kind, "n": n, "repeats": repeats}
+        m = _measure({**task, "activation": "modrelu"})
+        c = _measure({**task, "activation": "crelu"})
+        lines.append(f"| {kind} | {m['min_rho']:.4f} | {m['near_1_fraction']:.2f} | {n}x{n} "
+                     f"| {m['entries_per_s']:,.0f} ({m['entries_per_cpu_s']:,.0f}) "
+                     f"| {m['compile_s']:.1f} ({m['compile_cpu_s']:.1f}) "
+                     f"| {m['peak_mb'] / 1024:.2f} "
+                     f"| {c['entries_per_s']:,.0f} ({c['entries_per_cpu_s']:,.0f}) "
+                     f"| {m['run_cpu_s'] / c['run_cpu_s']:.0f}x |")
+    lines += ["", "| vmapped grid of q | abs(rho) values per point | G, A, B evaluations "
+              "| first call incl. compile s (CPU-s) | second call s (CPU-s) | peak memory (GB) |",
+              "|---|---|---|---|---|---|"]
+    for rows, cols in ((24, 16),) if quick else ((24, 16), (250, 300)):
+        g = _measure({"what": "grid", "rows": rows, "cols": cols})
+        lines.append(f"| {rows} x {cols} | {len(_RHO_VISITS)} | {g['evaluations']:,} "
+                     f"| {g['first_s']:.1f} ({g['first_cpu_s']:.1f}) | {g['run_s']:.2f} "
+                     f"({g['run_cpu_s']:.2f}) | {g['peak_mb'] / 1024:.2f} |")
+    lines.append("")
+    lines.append(f"{os.cpu_count()} CPU cores (shared), float64, b = -0.5; accuracy <= 1e-10 "
+                 f"relative (tests/test_modrelu.py). kernel_fn times: best of {repeats}; CPU-s = "
+                 "process time of all threads (robust on a shared machine).")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
-    print(run(quick=True))
+    if len(sys.argv) > 1:
+        print(json.dumps(_child(json.loads(sys.argv[1]))))
+    else:
+        print(run(quick=True))

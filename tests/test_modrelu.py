@@ -14,6 +14,7 @@ from scipy import integrate, special
 from mc_utils import FIELDS, assert_within_se, mc_kernels
 from nt_complex import stax
 from nt_complex.gaussian import GaussianPair
+from nt_complex.special import bessel_quadrature as bq
 from nt_complex.special import modrelu as mr
 from nt_complex.stax.activations._elementwise import activation_layer
 from nt_complex.stax.activations.phase_equivariant import ModReLU, _modrelu_moments
@@ -299,3 +300,98 @@ def test_monte_carlo_wide_network():
     wrong = _network(without_b)[2](x, None, FIELDS)._asdict()
     with pytest.raises(AssertionError):
         assert_within_se(estimate, wrong, n_se=4.0, fields=("ntk",))
+
+
+# ------------------------------------- special functions (polyval / fori_loop)
+def test_special_functions_against_scipy():
+    """exp1 (series and continued fraction), AGM elliptic integrals, the I_2
+    series/recurrence and 2F1(1/2,1/2;c;m) (series and elliptic branch)."""
+    x = np.array([1e-8, 0.1, 0.9, 1.5, 1.5000001, 2.0, 7.0, 40.0])
+    np.testing.assert_allclose(mr.exp1(jnp.asarray(x)), special.exp1(x), rtol=2e-15)
+    m = np.array([0.0, 0.3, 0.75, 0.999999])
+    k, e = mr.ellipke(jnp.asarray(m))
+    np.testing.assert_allclose(k, special.ellipk(m), rtol=2e-15)
+    np.testing.assert_allclose(e, special.ellipe(m), rtol=2e-15)
+    z = np.array([1e-6, 0.5, 1.9999, 2.0, 3.0, 50.0, 5e4])
+    i0, i1 = jax.scipy.special.i0e(jnp.asarray(z)), jax.scipy.special.i1e(jnp.asarray(z))
+    np.testing.assert_allclose(bq._i2e(jnp.asarray(z), i0, i1), special.ive(2, z), rtol=1e-13)
+    mp.mp.dps = 20
+    for mm in (0.2, 0.5, 0.6, 0.95):
+        f1, f2, diff = (float(v) for v in mr._half_half_hypergeometric(jnp.array(mm)))
+        r1, r2 = float(mp.hyp2f1(0.5, 0.5, 1, mm)), float(mp.hyp2f1(0.5, 0.5, 2, mm))
+        assert abs(f1 - r1) <= 1e-14 * r1 and abs(f2 - r2) <= 1e-14 * r2
+        assert abs(diff - (r1 - r2)) <= 1e-13 * (r1 - r2)
+
+
+def test_series_covers_everything_below_the_quadrature_range():
+    """The quadrature is validated for |rho| >= 0.98; the series' rigorous tail
+    bound holds there for every depth c = -beta (so no entry below 0.98 needs it)."""
+    c = jnp.array([1e-4, 1e-2, 0.1, 0.5, 1.0, 3.0, 10.0, 40.0])
+    x = jnp.full_like(c, 0.98)
+    _, bound = mr.modrelu_series(c, c, x)
+    diag = mr.modrelu_diagonal(-c, -c)
+    for bd, d in zip(bound, diag):
+        assert np.all(np.asarray(bd) <= mr.SWITCH_TOL * np.asarray(d))
+
+
+# --------------------------------------------------- new regimes, and vmap
+_REGIMES = [(-3.0, 0.3), (-3.0, 1 - 1e-7), (-1.5, 0.97), (-0.2, 0.995), (-0.2, 1 - 1e-5),
+            (-0.05, 0.999)]
+
+
+def test_regimes_unequal_variances_under_vmap():
+    """b in [-3, -0.05], |rho| in [0.3, 1 - 1e-7], q1 = 0.7 != q2 = 1.9, evaluated
+    under jax.vmap (where the quadrature's block skipping becomes a select)
+    against the scipy Bessel double integral; the vmapped values equal the
+    unbatched ones."""
+    q1, q2 = 0.7, 1.9
+    bs = jnp.array([b for b, _ in _REGIMES])
+    xs = jnp.array([x for _, x in _REGIMES])
+    # kernels depend on (b, q) through beta = b/sqrt(q): scale q by b^2, b -> -1
+    point = lambda s1, s2, x: mr.modrelu_kernels(-1.0, s1, s2, x)
+    batched = jax.jit(jax.vmap(point))(q1 / bs ** 2, q2 / bs ** 2, xs)
+    for i, (b, x) in enumerate(_REGIMES):
+        single = mr.modrelu_kernels(-1.0, jnp.array(q1 / b ** 2), jnp.array(q2 / b ** 2),
+                                    jnp.array(x))
+        b1, b2 = b / np.sqrt(q1), b / np.sqrt(q2)
+        for k, kind in enumerate(KINDS):
+            got = float(batched[k][i])
+            assert abs(got - float(single[k])) <= 1e-14 * abs(got), (b, x, kind)
+            ref = _bessel_reference(kind, b1, b2, x)
+            scale = _diag_scale(kind, b, q1, q2)
+            assert abs(got - ref) <= 1e-10 * scale, (b, x, kind, got, ref)
+
+
+def test_vmapped_grid_positive_bias_and_diagonal():
+    """vmap over q of b = 0.5 (closed forms) and of |rho| = 1 (diagonal closed
+    form) agree with mpmath."""
+    qs = jnp.array([0.3, 1.0, 4.0])
+    k_pos = jax.vmap(lambda q: mr.modrelu_kernels(0.5, q, 2 * q, jnp.array(0.999)))(qs)
+    k_one = jax.vmap(lambda q: mr.modrelu_kernels(-0.5, q, 2 * q, jnp.array(1.0)))(qs)
+    mp.mp.dps = 20
+    for i, q in enumerate(np.asarray(qs)):
+        b1, b2 = 0.5 / np.sqrt(q), 0.5 / np.sqrt(2 * q)
+        ref_g = 0.999 * (1 + (b1 + b2) * np.sqrt(np.pi) / 2) + b1 * b2 * np.pi / 4 * 0.999 * float(
+            mp.hyp2f1(0.5, 0.5, 2, mp.mpf(0.999) ** 2))
+        assert abs(float(k_pos.g[i]) - ref_g) <= 1e-12 * ref_g
+        for k, kind in enumerate(KINDS):
+            ref = _mp_diagonal(kind, -0.5 / np.sqrt(q), -0.5 / np.sqrt(2 * q))
+            assert abs(float(k_one[k][i]) - ref) <= 1e-12 * ref, (q, kind)
+
+
+def test_vmap_keeps_block_skipping_and_grad_works():
+    """Under vmap the quadrature stays behind a `cond` (the batching rule folds
+    the batch into one compacted pass instead of a select of both branches);
+    reverse-mode autodiff works through it: dG/d|rho| = A + B (the Wirtinger
+    identity, checked against finite differences in
+    test_derivative_kernels_are_derivatives_of_g). Series at 0.5, quadrature
+    at 0.995 (closer to 1 the derivative of the fixed-node rule degrades, e.g.
+    4e-7 relative at 1 - 1e-5, where G'' ~ (1 - |rho|)^{-1/2}: use A + B)."""
+    point = lambda x: mr.modrelu_kernels(-0.5, jnp.array(Q1), jnp.array(Q2), x).g
+    jaxpr = str(jax.make_jaxpr(jax.vmap(jax.vmap(point)))(jnp.full((2, 3), 0.995)))
+    assert "cond[" in jaxpr  # without the rule vmap turns it into select_n
+    xs = jnp.array([0.5, 0.995])
+    slopes = jax.jit(jax.vmap(jax.grad(point)))(xs)
+    for x, slope in zip(np.asarray(xs), np.asarray(slopes)):
+        k = _library(-0.5, x)
+        assert abs(slope - (k["a"] + k["b"])) <= 1e-9 * (k["a"] + k["b"]), (x, slope)

@@ -32,11 +32,12 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
-from jax.scipy.special import erfc, i0e, i1e
+from jax.scipy.special import erfc
+
+from nt_complex.special.bessel_quadrature import bessel_form_quadrature
 
 __all__ = ["ModReLUKernels", "SERIES_TERMS", "SWITCH_TOL", "exp1", "ellipke",
            "modrelu_diagonal", "modrelu_positive_bias", "modrelu_series",
@@ -55,13 +56,21 @@ _C_MAX = 40.0  # -beta is clipped here: e^{-1600} underflows, so f = 0 exactly.
 _SQRT_PI = math.sqrt(math.pi)
 _EULER_GAMMA = 0.5772156649015329
 
-# Quadrature geometry (normalised units; see `modrelu_quadrature`).
-_HALF_WIDTH = 6.5        # inner window |r2 - |rho| r1| <= 6.5 s, e^{-42} ~ 6e-19
-_TAIL_EXPONENT = 42.0    # outer range r1^2 <= max(c1, c2/|rho|)^2 + 42
-_TRANSITION_PANELS, _TRANSITION_NODES = 6, 10
-_TAIL_PANELS, _TAIL_NODES = 4, 16
-_INNER_PANELS, _INNER_NODES = 2, 24
-_CHUNK = 128             # entries per quadrature block (skipped if none needs it)
+
+def _coefficients(terms: list[float]) -> np.ndarray:
+    """Power-series coefficients (lowest order first) as a `jnp.polyval` array."""
+    return np.asarray(terms[::-1], dtype=np.float64)
+
+
+# Static series coefficients (evaluated with `jnp.polyval`, no unrolled loops).
+_EXP1_SERIES = _coefficients([(-1) ** k / ((k + 1) * math.factorial(k + 1))
+                              for k in range(30)])
+_EXP1_DEPTH = 60         # backward continued fraction depth for E1(x), x > 1.5
+_HALF_HALF = [(math.gamma(k + 0.5) / (math.sqrt(math.pi) * math.factorial(k))) ** 2
+              for k in range(70)]  # ((1/2)_k / k!)^2
+_HYPERGEOMETRIC_SERIES = (_coefficients(_HALF_HALF),
+                          _coefficients([c / (k + 1) for k, c in enumerate(_HALF_HALF)]),
+                          _coefficients([c * k / (k + 1) for k, c in enumerate(_HALF_HALF)]))
 
 
 class ModReLUKernels(NamedTuple):
@@ -85,16 +94,17 @@ def exp1(x: Array) -> Array:
     x = jnp.asarray(x, jnp.result_type(float))
     small = x <= 1.5
     xs = jnp.where(small, x, 1.0)
-    term, total = jnp.ones_like(xs), jnp.zeros_like(xs)
-    for k in range(1, 31):
-        term = term * (-xs) / k
-        total = total + term / k
-    series = -_EULER_GAMMA - jnp.log(jnp.where(xs > 0, xs, 1.0)) - total
+    # E1 = -gamma - log x + x sum_k (-x)^k / ((k+1) (k+1)!)
+    series = (-_EULER_GAMMA - jnp.log(jnp.where(xs > 0, xs, 1.0))
+              + xs * jnp.polyval(jnp.asarray(_EXP1_SERIES), xs))
     series = jnp.where(xs > 0, series, jnp.inf)
     xl = jnp.where(small, 2.0, x)
-    frac = jnp.zeros_like(xl)
-    for k in range(60, 0, -1):
-        frac = k * k / (xl + 2 * k + 1 - frac)
+
+    def fraction_step(i, frac):
+        k = _EXP1_DEPTH - i
+        return k * k / (xl + 2 * k + 1 - frac)
+
+    frac = lax.fori_loop(0, _EXP1_DEPTH, fraction_step, jnp.zeros_like(xl))
     large = jnp.exp(-xl) / (xl + 1 - frac)
     return jnp.where(small, series, large)
 
@@ -111,14 +121,16 @@ def ellipke(m: Array, iterations: int = 16) -> tuple[Array, Array]:
       (1.854074677301, 1.350643881048)
     """
     m = jnp.asarray(m, jnp.result_type(float))
-    a, b = jnp.ones_like(m), jnp.sqrt(1 - m)
-    weighted = m / 2  # sum_n 2^{n-1} c_n^2, c_0^2 = m
-    power = 0.5
-    for _ in range(iterations):
+
+    def agm_step(_, state):
+        a, b, weighted, power = state
         c = (a - b) / 2
-        a, b = (a + b) / 2, jnp.sqrt(a * b)
         power = power * 2
-        weighted = weighted + power * c * c
+        return (a + b) / 2, jnp.sqrt(a * b), weighted + power * c * c, power
+
+    # weighted = sum_n 2^{n-1} c_n^2, c_0^2 = m
+    init = (jnp.ones_like(m), jnp.sqrt(1 - m), m / 2, jnp.full_like(m, 0.5))
+    a, _, weighted, _ = lax.fori_loop(0, iterations, agm_step, init)
     k = jnp.pi / (2 * a)
     return k, k * (1 - weighted)
 
@@ -129,14 +141,7 @@ def _half_half_hypergeometric(m: Array) -> tuple[Array, Array, Array]:
     above; `F1 = F1 - F2 = inf` at m = 1."""
     small = m <= 0.5
     ms = jnp.where(small, m, 0.0)
-    coef, power = 1.0, jnp.ones_like(ms)
-    f1, f2, diff = jnp.zeros_like(ms), jnp.zeros_like(ms), jnp.zeros_like(ms)
-    for k in range(70):
-        f1 = f1 + coef * power
-        f2 = f2 + coef / (k + 1) * power
-        diff = diff + coef * k / (k + 1) * power
-        coef = coef * ((k + 0.5) / (k + 1)) ** 2
-        power = power * ms
+    f1, f2, diff = (jnp.polyval(jnp.asarray(c), ms) for c in _HYPERGEOMETRIC_SERIES)
     at_one = m >= 1
     ml = jnp.where(small | at_one, 0.75, m)
     k_, e_ = ellipke(ml)
@@ -268,76 +273,6 @@ def modrelu_series(c1: Array, c2: Array, x: Array, terms: int | None = None
     return ModReLUKernels(g, a_, b_), ModReLUKernels(*bounds)
 
 
-def _gauss_legendre_panels(edges: Array, nodes: int) -> tuple[Array, Array]:
-    """Nodes and weights of `nodes`-point Gauss-Legendre on each panel between
-    consecutive `edges` (last axis); zero-length panels get zero weights."""
-    t, w = np.polynomial.legendre.leggauss(nodes)
-    lo, hi = edges[..., :-1, None], edges[..., 1:, None]
-    half = (hi - lo) / 2
-    pts = (lo + hi) / 2 + half * t
-    wts = half * w
-    flat = pts.shape[:-2] + (pts.shape[-2] * nodes,)
-    return pts.reshape(flat), wts.reshape(flat)
-
-
-def _i2e(z: Array, i0: Array, i1: Array) -> Array:
-    """Exponentially scaled `I_2(z) e^{-z}` from `i0 = I_0e(z)`, `i1 = I_1e(z)`:
-    series for z < 2 (the recurrence `I_0 - 2 I_1/z` cancels there), else the
-    recurrence."""
-    small = z < 2
-    zs = jnp.where(small, z, 1.0)
-    y = zs * zs / 4
-    term, total = y / 2, jnp.zeros_like(zs)
-    for k in range(14):
-        total = total + term
-        term = term * y / ((k + 1) * (k + 3))
-    zl = jnp.where(small, 2.0, z)
-    return jnp.where(small, total * jnp.exp(-zs), i0 - 2 * i1 / zl)
-
-
-def _quadrature_flat(c1: Array, c2: Array, x: Array, derivatives: bool) -> Array:
-    """Panel Gauss-Legendre for 1-D arrays of entries; returns (3 or 1, E)."""
-    x = jnp.clip(x, 0.5, 1 - 1e-300)
-    s = jnp.sqrt((1 - x) * (1 + x))
-    x0 = c2 / x
-    width = _HALF_WIDTH * s / x
-    lo = jnp.maximum(c1, x0 - width)
-    top = jnp.sqrt(jnp.maximum(c1, x0) ** 2 + _TAIL_EXPONENT)
-    taus = jnp.linspace(-1.0, 1.0, _TRANSITION_PANELS + 1)
-    transition = jnp.clip(x0[:, None] + width[:, None] * taus, lo[:, None], top[:, None])
-    edge = transition[:, -1:]
-    ratios = jnp.linspace(0.0, 1.0, _TAIL_PANELS + 1)
-    tail = edge * (top[:, None] / edge) ** ratios
-    r1a, w1a = _gauss_legendre_panels(transition, _TRANSITION_NODES)
-    r1b, w1b = _gauss_legendre_panels(tail, _TAIL_NODES)
-    r1 = jnp.concatenate([r1a, r1b], axis=1)
-    w1 = jnp.concatenate([w1a, w1b], axis=1) * 2 * r1 * jnp.exp(-r1 * r1)
-    mu = x[:, None] * r1
-    sc = s[:, None, None]
-    t_lo = jnp.clip((c2[:, None] - mu) / s[:, None], -_HALF_WIDTH, _HALF_WIDTH)
-    t_edges = t_lo[..., None] + (_HALF_WIDTH - t_lo[..., None]) * jnp.linspace(
-        0.0, 1.0, _INNER_PANELS + 1)
-    t, wt = _gauss_legendre_panels(t_edges, _INNER_NODES)
-    r2 = mu[..., None] + sc * t
-    w2 = wt * (2 * r2 / sc) * jnp.exp(-t * t)
-    z = 2 * mu[..., None] * r2 / (sc * sc)
-    cc1, cc2 = c1[:, None], c2[:, None, None]
-
-    def integrate(outer, inner):
-        return jnp.sum(w1 * outer * jnp.sum(w2 * inner, axis=-1), axis=-1)
-
-    bessel1 = i1e(z)
-    g = integrate(r1 - cc1, (r2 - cc2) * bessel1)
-    if not derivatives:
-        return g[None]
-    bessel0 = i0e(z)
-    safe_r1 = jnp.maximum(r1, 1e-300)
-    safe_r2 = jnp.maximum(r2, 1e-300)
-    a_ = integrate(1 - cc1 / (2 * safe_r1), (1 - cc2 / (2 * safe_r2)) * bessel0)
-    b_ = integrate(cc1 / (2 * safe_r1), cc2 / (2 * safe_r2) * _i2e(z, bessel0, bessel1))
-    return jnp.stack([g, a_, b_])
-
-
 def modrelu_quadrature(c1: Array, c2: Array, x: Array, derivatives: bool = True,
                        where: Array | None = None) -> ModReLUKernels:
     """Fixed-node panel Gauss-Legendre rule for `b < 0`, `0.5 <= x = |rho| < 1`.
@@ -352,9 +287,9 @@ def modrelu_quadrature(c1: Array, c2: Array, x: Array, derivatives: bool = True,
     to `r1^2 = max(c1, c2/x)^2 + 42`. Measured error <= 1e-13 relative to the
     diagonal for 0.9 <= x <= 1 - 1e-12 (see tests/docs).
 
-    Entries with `where` True (default: all) are moved to the front (a stable
-    argsort) and processed in blocks of 128; blocks without any such entry are
-    skipped (`lax.cond`), so the cost scales with the number of selected entries.
+    Only entries with `where` True (default: all) are integrated (others get
+    0), and the cost scales with their number also under `jax.vmap` and
+    autodiff (`nt_complex.special.bessel_quadrature`).
 
     Example:
       >>> import jax; jax.config.update('jax_enable_x64', True)
@@ -363,40 +298,12 @@ def modrelu_quadrature(c1: Array, c2: Array, x: Array, derivatives: bool = True,
       True
     """
     shape = jnp.broadcast_shapes(jnp.shape(c1), jnp.shape(c2), jnp.shape(x))
-    dtype = jnp.result_type(c1, c2, x, float)
-    count = math.prod(shape)
-    outputs = 3 if derivatives else 1
-    if count == 0:
-        zeros = jnp.zeros(shape, dtype)
-        return ModReLUKernels(zeros, zeros, zeros)
-    need = jnp.ones(shape, bool) if where is None else jnp.broadcast_to(where, shape)
-    need = need.reshape(-1)
-    # Entries that need the rule first (stable sort of a static-size array), so
-    # that blocks without any of them are skipped by `lax.cond`.
-    order = jnp.argsort(~need, stable=True)
-    blocks = -(-count // _CHUNK)
-    pad = blocks * _CHUNK - count
-
-    def flat(v, fill):
-        v = jnp.broadcast_to(jnp.asarray(v, dtype), shape).reshape(-1)[order]
-        return jnp.concatenate([v, jnp.full((pad,), fill, v.dtype)]).reshape(blocks, _CHUNK)
-
-    args = (flat(c1, 1.0), flat(c2, 1.0), flat(x, 0.99),
-            jnp.concatenate([need[order], jnp.zeros((pad,), bool)]).reshape(blocks, _CHUNK))
-
-    def block(arg):
-        b1, b2, bx, bneed = arg
-        return lax.cond(jnp.any(bneed),
-                        lambda: _quadrature_flat(b1, b2, bx, derivatives),
-                        lambda: jnp.zeros((outputs, _CHUNK), dtype))
-
-    out = lax.map(block, args)  # (blocks, outputs, CHUNK)
-    sorted_out = jnp.moveaxis(out, 1, 0).reshape(outputs, -1)[:, :count]
-    out = jnp.zeros((outputs, count), dtype).at[:, order].set(sorted_out)
-    out = out.reshape((outputs,) + shape)
+    need = jnp.ones(shape, bool) if where is None else where
+    out = bessel_form_quadrature(c1, c2, x, derivatives, need)
     if derivatives:
         return ModReLUKernels(out[0], out[1], out[2])
-    return ModReLUKernels(out[0], jnp.zeros(shape, dtype), jnp.zeros(shape, dtype))
+    zeros = jnp.zeros_like(out[0])
+    return ModReLUKernels(out[0], zeros, zeros)
 
 
 def modrelu_kernels(b: float, q1: Array, q2: Array, rho_abs: Array,
