@@ -7,7 +7,7 @@
 from nt_complex.stax.activations.cardioid import Cardioid
 from nt_complex.stax.activations.holomorphic import Cosh, Exp, Polynomial, Sinh
 from nt_complex.stax.activations.numerical import ElementwiseNumerical
-from nt_complex.stax.activations.modrelu_diagonal import ModReLU
+from nt_complex.stax.activations.phase_equivariant import ModReLU
 from nt_complex.stax.activations.split import CReLU, Split, SplitErf, erf_kernel, relu_kernel
 from nt_complex.stax.combinators import FanInConcat, FanInSum, FanOut, parallel, serial
 from nt_complex.stax.activations.zrelu import ZReLU

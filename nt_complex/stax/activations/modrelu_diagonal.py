@@ -1,4 +1,4 @@
-"""modReLU's diagonal moments in closed form, and `ModReLU` carrying them.
+"""modReLU's diagonal moments in closed form (the phase module's exact multipliers).
 
 For `f(z) = ReLU(|z| + b) z/|z|` and `z ~ CN(0, q)`, `beta = b/sqrt(q)`
 (MATH.md section 4):
@@ -17,16 +17,14 @@ commutes with rotations, so `K_f(q e^{i eps}) = e^{i eps} E|f|^2` exactly. For
 
 from __future__ import annotations
 
-import functools
 import math
 
 import jax.numpy as jnp
 from jax.scipy.special import erfc, exp1
 
-from nt_complex.stax.activations import phase_equivariant
-from nt_complex.stax.activations.diagonal import DiagonalMoments, DiagonalRule, with_diagonal
+from nt_complex.stax.activations.diagonal import DiagonalMoments, DiagonalRule
 
-__all__ = ["modrelu_diagonal_moments", "ModReLU"]
+__all__ = ["modrelu_diagonal_moments"]
 
 #: `-beta` is clipped here (`e^{-1600}` underflows: `f = 0` almost surely).
 _DEPTH_MAX = 40.0
@@ -69,7 +67,3 @@ def modrelu_diagonal_moments(b: float) -> DiagonalRule:
 
     return rule
 
-
-@functools.wraps(phase_equivariant.ModReLU)
-def ModReLU(b: float):  # noqa: D103  (docstring from phase_equivariant.ModReLU)
-    return with_diagonal(phase_equivariant.ModReLU(b), modrelu_diagonal_moments(float(b)))

@@ -20,6 +20,8 @@ import jax.numpy as jnp
 from nt_complex.gaussian import GaussianPair, Moments, require_circular
 from nt_complex.special.modrelu import modrelu_kernels
 from nt_complex.stax.activations._elementwise import activation_layer
+from nt_complex.stax.activations.diagonal import with_diagonal
+from nt_complex.stax.activations.modrelu_diagonal import modrelu_diagonal_moments
 
 __all__ = ["ModReLU"]
 
@@ -95,4 +97,5 @@ def ModReLU(b: float):
         raise TypeError(f"ModReLU: b must be a real number, got {b!r}.") from None
     if not math.isfinite(b):
         raise ValueError(f"ModReLU: b must be finite, got {b}.")
-    return activation_layer("ModReLU", _modrelu_fn(b), _modrelu_moments(b))
+    return with_diagonal(activation_layer("ModReLU", _modrelu_fn(b), _modrelu_moments(b)),
+                         modrelu_diagonal_moments(b))
