@@ -20,10 +20,10 @@ def networks() -> dict:
         nets[f"cnn_{name}"] = (stax.serial(
             stax.Conv(8, (3, 3), padding="SAME", W_std=1.4, b_std=0.1), activation(),
             stax.Conv(8, (3, 3), padding="CIRCULAR", W_std=1.2, b_std=0.05), activation(),
-            stax.AvgPool((2, 2)), stax.Flatten(), stax.Dense(1))[2], (6, 6, 2))
+            stax.AvgPool((2, 2)), stax.Flatten(), stax.Dense(1))[2], (4, 4, 2))
         nets[f"gap_{name}"] = (stax.serial(
             stax.Conv(8, (3, 3), (2, 2), padding="VALID", parameterization="standard"),
-            activation(), stax.GlobalAvgPool(), stax.Dense(1))[2], (7, 7, 3))
+            activation(), stax.GlobalAvgPool(), stax.Dense(1))[2], (5, 5, 3))
     return nets
 
 
