@@ -135,15 +135,22 @@ def complex_figure(out_dir: str, quick: bool) -> str:
       >>> p = complex_figure(tempfile.mkdtemp(), True)  # doctest: +SKIP
     """
     W, b = _grid(quick, 60, 40)
+    fig = _c_star_and_chi_phase_rows(
+        [("CReLU", complex_stax.CReLU), ("cardioid", complex_stax.Cardioid)], W, b,
+        r"$c^*$, $\chi_{par} = \chi_1$")
+    return _save(fig, out_dir, "phase_complex.png")
+
+
+def _c_star_and_chi_phase_rows(acts: list, W: np.ndarray, b: np.ndarray, title: str):
+    """One row per `(label, activation)`: c* (with families) and chi_phase panels."""
     fams = _families(np.complex128, W.max())
-    acts = [("CReLU", complex_stax.CReLU), ("cardioid", complex_stax.Cardioid)]
     fig, axes = plt.subplots(len(acts), 2, figsize=(12, 4.2 * len(acts)))
     for row, (label, act) in zip(axes, acts):
         pd = phase_diagram(complex_block(act), W, b)
-        pd.plot(ax=row[0], families=fams, title=rf"{label}: $c^*$, $\chi_{{par}} = \chi_1$")
+        pd.plot(ax=row[0], families=fams, title=f"{label}: {title}")
         _chi_panel(row[1], W, b, pd.chi_phase, r"$\chi_{phase}$")
         row[1].set_title(rf"{label}: $\chi_{{phase}}$")
-    return _save(fig, out_dir, "phase_complex.png")
+    return fig
 
 
 def modrelu_figure(out_dir: str, quick: bool) -> str:
@@ -183,14 +190,8 @@ def zrelu_split_erf_figure(out_dir: str, quick: bool) -> str:
     """
     W, b = _grid(quick, 40, 24)
     W = W * 5 / 3  # zReLU's q* exists up to W_var = 4
-    fams = _families(np.complex128, W.max())
-    acts = [("zReLU", complex_stax.ZReLU), ("split-erf", complex_stax.SplitErf)]
-    fig, axes = plt.subplots(len(acts), 2, figsize=(12, 4.2 * len(acts)))
-    for row, (label, act) in zip(axes, acts):
-        pd = phase_diagram(complex_block(act), W, b)
-        pd.plot(ax=row[0], families=fams, title=rf"{label}: $c^*$")
-        _chi_panel(row[1], W, b, pd.chi_phase, r"$\chi_{phase}$")
-        row[1].set_title(rf"{label}: $\chi_{{phase}}$")
+    fig = _c_star_and_chi_phase_rows(
+        [("zReLU", complex_stax.ZReLU), ("split-erf", complex_stax.SplitErf)], W, b, r"$c^*$")
     return _save(fig, out_dir, "phase_zrelu_split_erf.png")
 
 
