@@ -12,17 +12,14 @@ CReLU networks vs NT's ReLU kernel_fn on the same architecture, same process:
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 import textwrap
 
 import jax
 import numpy as np
 from neural_tangents import stax as nt_stax
 
-from bench.timing import steady_time
+from bench.timing import run_in_fresh_process, steady_time
 from nt_complex import stax
 
 
@@ -71,7 +68,7 @@ def _core_table(quick: bool) -> str:
 
 
 _SCALE_SCRIPT = textwrap.dedent("""
-    import json, resource, sys, time
+    import json, sys, time
     import jax
     jax.config.update("jax_enable_x64", True)
     import numpy as np
@@ -80,6 +77,7 @@ _SCALE_SCRIPT = textwrap.dedent("""
     from neural_tangents import stax as nt_stax
     from nt_complex import stax
     from bench.bench_core import _fc, _realified
+    from bench.timing import peak_rss_gb
     which, n, batch_size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     rng = np.random.default_rng(0)
     x = rng.normal(size=(n, 784)) + 1j * rng.normal(size=(n, 784))
@@ -92,20 +90,12 @@ _SCALE_SCRIPT = textwrap.dedent("""
     out = fn(x, None, ("nngp", "ntk"))
     jax.block_until_ready(out)
     wall = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20
-    print(json.dumps({"wall": wall, "peak_gb": peak, "out_gb": sum(o.nbytes for o in out) / 2 ** 30}))
+    print(json.dumps({"wall": wall, "peak_gb": peak_rss_gb(), "out_gb": sum(o.nbytes for o in out) / 2 ** 30}))
 """)
 
 
 def _scale_run(which: str, n: int, batch_size: int) -> dict:
-    env = dict(os.environ, JAX_ENABLE_X64="1", TF_CPP_MIN_LOG_LEVEL="3")
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
-    result = subprocess.run([sys.executable, "-c", _SCALE_SCRIPT, which, str(n), str(batch_size)],
-                            capture_output=True, text=True, env=env, cwd=root, timeout=7200)
-    if result.returncode != 0:
-        raise RuntimeError(f"scale benchmark ({which}) failed:\n{result.stderr[-2000:]}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return run_in_fresh_process(["-c", _SCALE_SCRIPT, which, str(n), str(batch_size)])
 
 
 def _scale_table(quick: bool) -> str:

@@ -1,7 +1,7 @@
 """Benchmark: ModReLU(b=-0.5) kernels: `kernel_fn` entries/s and vmapped grids.
 
 `run(quick=False) -> str` returns Markdown tables. Every measurement runs in a
-fresh subprocess so that its compile time and peak memory (`VmHWM`, the
+fresh subprocess so that its compile time and peak memory (`ru_maxrss`, the
 resident high-water mark of that process, which includes the ~0.3 GB of an
 imported JAX) are its own.
 
@@ -27,23 +27,16 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import time
 
 import numpy as np
 
+from bench.timing import peak_rss_gb, run_in_fresh_process
+
 _RHO_VISITS = (0.3, 0.8, 0.95, 0.99, 0.999, 1 - 1e-5, 1 - 1e-7, 1 - 1e-9, 1.0)
 _PERTURBATION = 0.02  # relative spread of the near-1 inputs: |rho| > 0.999
 _SIZE = {"typical": 512, "near-1": 128, "mixed": 256}
-
-
-def _peak_mb() -> float:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def _inputs(n: int, kind: str, d: int = 32):
@@ -85,7 +78,7 @@ def _time_kernel(activation: str, kind: str, n: int, repeats: int) -> dict:
             "compile_cpu_s": compile_cpu_s, "run_cpu_s": best_cpu,
             "entries_per_cpu_s": n * n / best_cpu,
             "min_rho": float(jnp.min(rho[off])),
-            "near_1_fraction": float(jnp.mean(rho[off] > 0.999)), "peak_mb": _peak_mb()}
+            "near_1_fraction": float(jnp.mean(rho[off] > 0.999)), "peak_mb": peak_rss_gb() * 1024}
 
 
 def _time_grid(rows: int, cols: int) -> dict:
@@ -103,7 +96,7 @@ def _time_grid(rows: int, cols: int) -> dict:
     jax.block_until_ready(fn(q))
     return {"first_s": first_s, "run_s": time.perf_counter() - start,
             "first_cpu_s": first_cpu_s, "run_cpu_s": time.process_time() - cpu,
-            "evaluations": rows * cols * len(_RHO_VISITS), "peak_mb": _peak_mb()}
+            "evaluations": rows * cols * len(_RHO_VISITS), "peak_mb": peak_rss_gb() * 1024}
 
 
 def _child(task: dict) -> dict:
@@ -116,10 +109,7 @@ def _child(task: dict) -> dict:
 
 def _measure(task: dict) -> dict:
     """Run one task in a fresh interpreter (own compile cache and peak memory)."""
-    env = dict(os.environ, JAX_ENABLE_X64="1", TF_CPP_MIN_LOG_LEVEL="3")
-    out = subprocess.run([sys.executable, "-m", "bench.bench_modrelu", json.dumps(task)],
-                         capture_output=True, text=True, env=env, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return run_in_fresh_process(["-m", "bench.bench_modrelu", json.dumps(task)])
 
 
 def run(quick: bool = False) -> str:

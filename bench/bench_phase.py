@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
-import subprocess
 import sys
 import time
 
@@ -29,7 +27,7 @@ import numpy as np
 from jax import lax
 from neural_tangents import stax
 
-from bench.timing import steady_time
+from bench.timing import peak_rss_gb, run_in_fresh_process, steady_time
 from nt_complex import _nt
 from nt_complex import stax as cstax
 from nt_complex.phase import phase_diagram
@@ -69,17 +67,13 @@ def measure_case(case: str, m: int, n: int, correlation: bool = True) -> dict:
     seconds = time.perf_counter() - start
     counts = {s: int(np.sum(pd.status == s)) for s in np.unique(pd.status)}
     return {"case": case, "points": m * n, "seconds": seconds,
-            "peak_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20,
+            "peak_gb": peak_rss_gb(),
             "status_counts": {str(k): v for k, v in counts.items()}}
 
 
 def _subprocess_case(case: str, m: int, n: int, correlation: bool) -> dict:
-    args = [sys.executable, "-m", "bench.bench_phase", case, str(m), str(n)]
-    if not correlation:
-        args.append("--no-correlation")
-    env = dict(os.environ, JAX_ENABLE_X64="1")
-    out = subprocess.run(args, capture_output=True, text=True, check=True, env=env)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    args = ["-m", "bench.bench_phase", case, str(m), str(n)]
+    return run_in_fresh_process(args if correlation else args + ["--no-correlation"])
 
 
 def modrelu_rows(sizes, correlation: bool) -> list[str]:

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
+import resource
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 
@@ -19,3 +24,24 @@ def steady_time(fn: Callable, *args, repeats: int = 5) -> tuple[float, float]:
         jax.block_until_ready(fn(*args))
         best = min(best, time.perf_counter() - start)
     return first, best
+
+
+def peak_rss_gb() -> float:
+    """Peak resident memory of this process so far, in GB (Linux `ru_maxrss` is
+    in kB; XLA's buffers are invisible to tracemalloc, not to this)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20
+
+
+def run_in_fresh_process(args: list[str], timeout: float = 7200) -> dict:
+    """Run `python *args` in a fresh interpreter (own compile cache and peak
+    memory; x64 on; this repository importable) and return the JSON object that
+    the child prints on its last line of standard output."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, JAX_ENABLE_X64="1", TF_CPP_MIN_LOG_LEVEL="3")
+    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+    result = subprocess.run([sys.executable, *args], capture_output=True, text=True,
+                            env=env, cwd=root, timeout=timeout)
+    if result.returncode != 0:
+        raise RuntimeError(f"benchmark child {args[:2]} failed (exit {result.returncode}):\n"
+                           f"{result.stderr[-2000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
