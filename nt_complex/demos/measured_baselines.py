@@ -14,12 +14,12 @@ from __future__ import annotations
 import time
 import warnings
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 
 from nt_complex.demos.measured_data import import_skrf
 from nt_complex.demos.measured_metrics import realified_covariance
+from nt_complex.demos.training import trained_predictions
 from nt_complex.demos.measured_models import (WIDTH, Hyperparameters, Prediction, Standardiser,
                                               complex_features, complex_network)
 
@@ -118,18 +118,8 @@ def finite_networks_predict(x: np.ndarray, s: np.ndarray, train: np.ndarray, tes
                                  None if pseudo_ntk is None else np.asarray(pseudo_ntk))
     learning_rate = y.size / float(np.linalg.eigvalsh(sigma)[-1])
 
-    def loss(params):
-        return 0.5 * jnp.mean(jnp.abs(apply_fn(params, x_train) - y) ** 2)
-
-    @jax.jit
-    def train_and_predict(params):
-        def step(p, _):
-            grads = jax.grad(loss)(p)
-            return jax.tree_util.tree_map(lambda a, g: a - learning_rate * g, p, grads), None
-        return apply_fn(jax.lax.scan(step, params, None, length=steps)[0], x_test)[:, 0]
-
-    params = jax.vmap(lambda key: init_fn(key, x_train.shape)[1])(
-        jax.random.split(jax.random.PRNGKey(0), seeds))
-    mean = np.asarray(jnp.mean(jax.vmap(train_and_predict)(params), axis=0))
+    predictions = trained_predictions(init_fn, apply_fn, x_train, y, x_test, learning_rate,
+                                      steps, seeds)
+    mean = np.asarray(jnp.mean(predictions[:, :, 0], axis=0))
     return Prediction(mean * standard.scale + standard.offset, None, None,
                       time.perf_counter() - start, f"{seeds} seeds, {steps} steps, lr={learning_rate:.3g}")

@@ -30,6 +30,7 @@ def compute(quick: bool = False) -> dict:
     """
     import neural_tangents as nt
     from nt_complex import predict, stax
+    from nt_complex.demos.training import trained_predictions
 
     w_train = np.linspace(-3, 3, 7)
     grid = np.linspace(-4, 4, 81)
@@ -42,19 +43,8 @@ def compute(quick: bool = False) -> dict:
     ntk = ensemble(float(steps), x_grid, "ntk", compute_cov=True)
 
     n_nets = 4 if quick else 16
-    params = jax.vmap(lambda k: init_fn(k, x_train.shape)[1])(
-        jax.random.split(jax.random.PRNGKey(0), n_nets))
-
-    def loss(p):
-        return 0.5 * jnp.mean(jnp.abs(apply_fn(p, x_train) - y_train) ** 2)
-
-    @jax.jit
-    def train(p):
-        def step(p, _):
-            return jax.tree_util.tree_map(lambda a, g: a - lr * g, p, jax.grad(loss)(p)), None
-        return apply_fn(jax.lax.scan(step, p, None, length=steps)[0], x_grid)
-
-    finite = jax.vmap(train)(params)[..., 0]
+    finite = trained_predictions(init_fn, apply_fn, x_train, y_train, x_grid, lr, steps,
+                                 n_nets)[..., 0]
 
     _, _, real_kernel_fn = nt.stax.serial(nt.stax.Dense(512, 1.5, 0.2), nt.stax.Relu(),
                                           nt.stax.Dense(1, 1.5, 0.2))
