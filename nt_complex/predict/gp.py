@@ -112,6 +112,8 @@ def gp_inference(k_train_train: Any, y_train: jnp.ndarray, diag_reg: float = 0.,
                 pairs["tt"] = _inputs.kernel_pair(nngp_test_test, "nngp",
                                                   pseudo_nngp_test_test, "nngp_test_test")
                 if g == "ntk":
+                    _require_nngp_with_ntk(k_train_train, "k_train_train")
+                    _require_nngp_with_ntk(k_test_train, "k_test_train")
                     pairs["nngp_dd"] = _inputs.kernel_pair(
                         k_train_train, "nngp", pseudo_train_train, "k_train_train")
                     pairs["nngp_td"] = _inputs.kernel_pair(
@@ -132,6 +134,17 @@ def gp_inference(k_train_train: Any, y_train: jnp.ndarray, diag_reg: float = 0.,
         return _inputs.pack(out, single)
 
     return predict_fn
+
+
+def _require_nngp_with_ntk(kernel: Any, name: str) -> None:
+    """The NTK posterior covariance needs the NNGP of the same inputs: an array
+    carries one kernel only, so using it for both would be silently wrong."""
+    if _inputs.is_array(kernel):
+        raise ValueError(
+            f"get='ntk' with nngp_test_test asks for the NTK posterior covariance, which "
+            f"needs the NNGP of {name} as well as its NTK; an array carries one kernel. "
+            f"Pass kernels with both fields (a ComplexKernel or NT Kernel from "
+            f"kernel_fn(..., get=None)), or leave out nngp_test_test for the mean alone.")
 
 
 def _first_field(kernel: Any) -> str:
