@@ -1,7 +1,7 @@
 """Diagonal moments of a pointwise activation: what the phase module needs at `c = 1`.
 
-For a circular pre-activation `z ~ CN(0, q)` an activation `f` reports, per
-unit of nothing (plain expectations, arrays shaped like `q`):
+For a circular pre-activation `z ~ CN(0, q)` an activation `f` reports plain
+expectations (not normalised by `q`; arrays shaped like `q`):
 
 * `variance = E|f(z)|^2` (the q-map);
 * `par = dK_f/dK12` along a real perturbation of `K12` at `K12 = q`, i.e.
