@@ -45,12 +45,11 @@ def batch(kernel_fn: Callable, batch_size: int = 0, device_count: int = -1,
 
     The batched function returns exactly what `kernel_fn` returns: a full
     `ComplexKernel` for ``get=None`` (all pseudo fields, diagonals and
-    metadata), an array for a string `get`, a namedtuple for a tuple. With
-    ``x2=None`` the diagonal blocks are recomputed with ``x2=None`` (one extra
-    block per block row), so the batched kernel equals the unbatched one to
-    rounding, diagonal included (NT's blocks pair an input with itself as
-    ``x1[n]``, ``x2[m]``, where rounding differences reach 1e-8 after an
-    arc-cosine kernel).
+    metadata), an array for a string `get`, a namedtuple for a tuple. It
+    equals the unbatched kernel to rounding, diagonal included: NT's blocks
+    pair an input with itself as ``x1[n]``, ``x2[m]`` of a call with `x2`
+    given, and the activation layers give such copies the same-point kernel
+    (`docs/conventions.md`, numerical notes).
 
     Args:
       kernel_fn: an nt_complex ``kernel_fn(x1, x2=None, get=None, **kwargs)``.
@@ -124,9 +123,6 @@ def batch(kernel_fn: Callable, batch_size: int = 0, device_count: int = -1,
         blocks = batched_blocks(names, requested is None)
         out = blocks(x1, x2 if x2_given else None, **kwargs)
         values = _unstack(out, names, template)
-        if not x2_given:
-            values = _exact_diagonal_blocks(kernel_fn, x1, values, _diagonal_block_size(
-                x1.shape[0], batch_size, device_count), kwargs)
         if requested is not None:
             missing = [n for n in requested if n not in values]  # cov2 with x2=None
             values.update({n: None for n in missing})
@@ -136,45 +132,6 @@ def batch(kernel_fn: Callable, batch_size: int = 0, device_count: int = -1,
         return _assemble(template, values, x1, x2, x2_given)
 
     return batched_kernel_fn
-
-
-def _diagonal_block_size(n: int, batch_size: int, device_count: int) -> int:
-    """Rows per diagonal block recomputed with ``x2=None``."""
-    devices = jax.local_device_count() if device_count == -1 else max(device_count, 1)
-    return min(n, batch_size * devices if batch_size else -(-n // devices))
-
-
-def _exact_diagonal_blocks(kernel_fn: Callable, x: jnp.ndarray, values: dict, size: int,
-                           kwargs: dict) -> dict:
-    """Recompute the diagonal blocks of the ``(N, N)`` fields with ``x2=None``.
-
-    NT's blocks pair ``x[i]`` with itself as ``x1[n]``, ``x2[m]`` of a call
-    with ``x2`` given, where rounding differences between the ``nngp`` and
-    ``cov1`` paths reach 1e-8 after an arc-cosine kernel. With ``x2=None``
-    the batch diagonal is computed from ``cov1`` alone, as unbatched.
-    """
-    names = tuple(n for n in _PAIR_FIELDS if values.get(n) is not None)
-    if not names:
-        return values
-    block_fn = jax.jit(lambda xb: kernel_fn(xb, None, get=names, **kwargs))
-    starts = list(range(0, x.shape[0], size))
-    blocks = [block_fn(x[s:s + size]) for s in starts]
-    values = dict(values)
-    for i, name in enumerate(names):
-        target = values[name]
-        device = next(iter(target.devices()))
-        for start, block in zip(starts, blocks):
-            target = _set_block(target, jax.device_put(block[i].astype(target.dtype), device),
-                                start)
-        values[name] = target
-    return values
-
-
-@functools.partial(jax.jit, donate_argnums=0)
-def _set_block(target: jnp.ndarray, block: jnp.ndarray, start: int) -> jnp.ndarray:
-    """``target[start:, start:][:b, :b] = block`` in place (donated buffer)."""
-    index = (start, start) + (0,) * (target.ndim - 2)
-    return jax.lax.dynamic_update_slice(target, block, index)
 
 
 def _unstack(out: Any, names: tuple[str, ...], template: ComplexKernel) -> dict:

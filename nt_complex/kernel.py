@@ -284,11 +284,10 @@ def input_kernel(x1: jnp.ndarray, x2: Optional[jnp.ndarray] = None, *,
 
     nngp, pseudo_nngp = gram(x1, x2 if x2_given else None, diagonal_spatial=diagonal_spatial)
     cov1, pseudo_cov1 = gram(x1, None, diagonal_spatial=diagonal_spatial, same_batch=True)
-    # Entries pairing an input with itself must be bit-identical to its cov1
-    # entry: kernels such as the arc-cosine take sqrt(q1 q2 - |K12|^2), which
-    # turns 1e-16 rounding differences into 1e-8 errors. With x2=None the
-    # batch diagonal is set to cov1 (and activations use the cov1 moments
-    # there). `nt_complex.batch` computes its diagonal blocks with x2=None.
+    # With x2=None the batch diagonal is cov1 itself. Activations give every
+    # entry that pairs an input with itself (batch diagonal, or a copy in x2)
+    # the cov1 moments: kernels such as the arc-cosine take
+    # sqrt(q1 q2 - |K12|^2), which turns 1e-16 rounding differences into 1e-8.
     if not x2_given:
         diag = jnp.arange(x1.shape[0])
         nngp = nngp.at[diag, diag].set(cov1)

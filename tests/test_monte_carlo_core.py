@@ -13,7 +13,7 @@ from mc_utils import assert_within_se, mc_kernels
 
 from nt_complex import stax
 from nt_complex.stax.activations._elementwise import activation_layer
-from nt_complex.stax.activations.split import _split_moments, relu_kernel
+from nt_complex.stax.activations.split import _split_moments, relu_kernel, relu_kernel_negated
 
 pytestmark = pytest.mark.slow
 
@@ -59,7 +59,7 @@ def test_analytic_kernel_matches_wide_networks(name, activation, pseudo, x, scal
 
 
 def _crelu_without(field):
-    moments = _split_moments(relu_kernel)
+    moments = _split_moments(relu_kernel, relu_kernel_negated)
 
     def dropped(pair, derivatives):
         return moments(pair, derivatives)._replace(**{field: None})

@@ -82,22 +82,57 @@ def _pairs(k: ComplexKernel):
     return pair1, pair12, pair2
 
 
-def _with_batch_diagonal(m12: Moments, m1: Moments, nngp_shape, cov1_shape) -> Moments:
-    """When `x2 is x1`, overwrite the batch diagonal of the `nngp` moments by
-    the `cov1` ones, computed from bit-identical inputs. Kernels with a square
-    root of `q1 q2 - |K12|^2` (arc-cosine) otherwise turn 1e-16 rounding
-    differences between the two paths (e.g. FMA fusion under `jit`) into 1e-8
-    errors on the diagonal."""
-    n = nngp_shape[0]
-    idx = jnp.arange(n)
+SAME_POINT_ULPS = 64
+"""An `x2` point counts as a copy of an `x1` point where its variances and
+covariances at this layer agree with those of the `x1` point to this many ulps
+(of the pair's variance scale): rounding of differently ordered sums (the input
+Gram's matrix product vs. its row norms, FMA fusion) stays far below it, and
+kernels of activations with a kink are not differentiable at `|rho| = 1`, so a
+pair that close to it is only known to that precision anyway."""
+
+
+def _close(a, b, scale) -> jnp.ndarray:
+    return jnp.abs(a - b) <= SAME_POINT_ULPS * jnp.finfo(scale.dtype).eps * scale
+
+
+def _same_point_mask(pair12: GaussianPair, pair1: GaussianPair, x1_is_x2: bool):
+    """Where an `nngp` entry pairs an `x1` point with itself: the batch
+    diagonal if `x2` is `x1`, else where `x2` holds a copy of it, i.e. where
+    the pair's variances and covariances agree with the `x1` point's own to
+    `SAME_POINT_ULPS`."""
+    if x1_is_x2:
+        n = pair12.cov.shape[0]
+        eye = jnp.eye(n, dtype=bool)
+        return eye.reshape(eye.shape + (1,) * (pair12.cov.ndim - 2))
+    scale = jnp.sqrt(pair12.q1 * pair12.q2)
+    same = (_close(pair12.q2, _with_x2_axis(pair1.q2), scale)
+            & _close(pair12.cov, _with_x2_axis(pair1.cov), scale))
+    if not pair12.is_circular:
+        same &= (_close(pair12.pseudo2, _with_x2_axis(pair1.pseudo2), scale)
+                 & _close(pair12.pseudo, _with_x2_axis(pair1.pseudo), scale))
+    return same
+
+
+def _with_x2_axis(x):
+    """A `cov1`-layout array against the `nngp` layout (an `x2` axis added)."""
+    return jnp.expand_dims(x, 1)
+
+
+def _with_same_points(m12: Moments, m1: Moments, same, cov1_shape) -> Moments:
+    """The `cov1` moments of an `x1` point on the `nngp` entries that pair it
+    with itself (`same`), so that `kernel_fn(x, x)` equals `kernel_fn(x, None)`
+    and a test point that is also a training point gets the training point's
+    kernel. Without this, kernels with an infinite slope at `|rho| = 1`
+    (CReLU's arc-cosine, zReLU, modReLU) turn 1e-16 rounding differences
+    between the two paths (matrix product vs row norms, FMA fusion under
+    `jit`) into 1e-8 to 1e-4 errors."""
     fields = {}
-    for name, value, diag in zip(Moments._fields, m12, m1):
-        if value is None or diag is None:
+    for name, value, own in zip(Moments._fields, m12, m1):
+        if value is None or own is None:
             fields[name] = value
             continue
-        value = jnp.broadcast_to(value, nngp_shape)
-        fields[name] = value.at[idx, idx].set(
-            jnp.broadcast_to(diag, cov1_shape).astype(value.dtype))
+        own = _with_x2_axis(jnp.broadcast_to(own, cov1_shape))
+        fields[name] = jnp.where(same, own.astype(jnp.result_type(value, own)), value)
     return Moments(**fields)
 
 
@@ -142,10 +177,9 @@ def activation_layer(name: str, fn: Callable[[jnp.ndarray], jnp.ndarray],
         pair1, pair12, pair2 = _pairs(k)
         need_ntk = k.ntk is not None
         x1_is_x2 = k.cov2 is None
-        m1 = moments(pair1, need_ntk and x1_is_x2)
-        m12 = moments(pair12, need_ntk)
-        if x1_is_x2:
-            m12 = _with_batch_diagonal(m12, m1, k.nngp.shape, k.cov1.shape)
+        m1 = moments(pair1, need_ntk)
+        m12 = _with_same_points(moments(pair12, need_ntk), m1,
+                                _same_point_mask(pair12, pair1, x1_is_x2), k.cov1.shape)
         m2 = None if pair2 is None else moments(pair2, False)
         ntk = pseudo_ntk = None
         if need_ntk:
