@@ -95,7 +95,7 @@ def inspect_block(block: Block, input_shape: Optional[Sequence[int]] = None,
         # the bias-free structured q-map (activations' E|f|^2): Q(s q) = s Q(q)?
         free = spec.block(_PROBE_W_STD, 0.0)
         q_map = structured_maps(spec, split_block(free)).q_map
-        small, large = (np.concatenate([np.asarray(q_map(jnp.full(spec.n_positions, x * p)))
+        small, large = (np.concatenate([np.asarray(q_map(jnp.full(spec.n_positions, x * p, float)))
                                         for p in (1.0, 3.7)]) for x in (1.0, 3.7))
         homogeneous = bool(np.all(np.isfinite(small)) and np.allclose(
             large, 3.7 * small, rtol=_HOMOGENEITY_RTOL, atol=0.0))

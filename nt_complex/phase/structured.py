@@ -112,7 +112,9 @@ def check_activation_inputs(spec: BlockSpec, layer: tuple) -> None:
     activation receives a circular Gaussian kernel (the structured maps assume
     it): the linear layers after an activation must remove any pseudo-covariance
     it produced, and a block starting with an activation must end with layers
-    that output a circular Gaussian kernel. Evaluated once, on concrete values.
+    that output a circular Gaussian kernel. Both are static facts of the
+    kernels (a `None` pseudo field is exactly zero), so the layers are only
+    traced (`jax.eval_shape`), never evaluated.
 
     Example:
       >>> from nt_complex import stax
@@ -126,16 +128,23 @@ def check_activation_inputs(spec: BlockSpec, layer: tuple) -> None:
       ...
       ValueError: an activation's input kernel is not a circular Gaussian one.
     """
-    ones = jnp.ones(spec.spatial_shape)
-    kernel = pair_kernel(spec, ones, _PROBE_C * ones)
     layers = serial_layers(layer)
-    for sub in layers:
-        if diagonal_rule(sub) is not None and not (kernel.is_gaussian and kernel.is_circular):
-            raise ValueError("an activation's input kernel is not a circular Gaussian one.")
-        kernel = sub[2](kernel)
-    if diagonal_rule(layers[0]) is not None and not (kernel.is_gaussian and kernel.is_circular):
-        raise ValueError("the block starts with an activation but does not output a "
-                         "circular Gaussian kernel.")
+
+    def walk():
+        ones = jnp.ones(spec.spatial_shape)
+        kernel = pair_kernel(spec, ones, _PROBE_C * ones)
+        for sub in layers:
+            if diagonal_rule(sub) is not None and not (kernel.is_gaussian
+                                                       and kernel.is_circular):
+                raise ValueError("an activation's input kernel is not a circular Gaussian one.")
+            kernel = sub[2](kernel)
+        if diagonal_rule(layers[0]) is not None and not (kernel.is_gaussian
+                                                         and kernel.is_circular):
+            raise ValueError("the block starts with an activation but does not output a "
+                             "circular Gaussian kernel.")
+        return kernel.nngp
+
+    jax.eval_shape(walk)
 
 
 def _through(linear: tuple, kernel):
