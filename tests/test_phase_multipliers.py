@@ -290,29 +290,32 @@ def test_chain_dispatch():
 
 
 def test_chain_conv_matches_generic_path():
-    """Conv(3x3, SAME) + CReLU twice on a 4x4 grid (position-dependent Jacobians
-    at the borders): the structured q*, chi_par and chi_phase equal the
-    generic path's (autodiff through the block's own kernel_fn, which is exact
-    for CReLU) to 1e-10. With a bias (b_var > 0) q* is finite."""
+    """Conv(3, SAME) + CReLU twice on 5 positions (position-dependent Jacobians
+    at the borders): the structured q-map and chi_par, chi_phase (spectral
+    radius of the composed positions x positions Jacobians) equal the generic
+    path's (the block's own kernel_fn; autodiff at c = 1, exact for CReLU) to
+    1e-10, at a non-uniform variance profile and three (W_var, b_var) points."""
     import dataclasses
     from nt_complex.phase.probe import inspect_block
-    from nt_complex.phase.solve import solve_point
+    from nt_complex.phase.solve import _maps
 
     def block(w, b):
-        conv = lambda: cstax.Conv(8, (3, 3), padding="SAME", W_std=w, b_std=b)  # noqa: E731
+        conv = lambda: cstax.Conv(8, (3,), padding="SAME", W_std=w, b_std=b)  # noqa: E731
         return cstax.serial(conv(), cstax.CReLU(), conv(), cstax.CReLU())
 
-    spec = inspect_block(block, (4, 4))
-    assert spec.structured and spec.homogeneous
+    spec = inspect_block(block, (5,))
+    assert spec.structured
     generic = dataclasses.replace(spec, structured=False)
-    W = jnp.array([0.8, 1.5, 1.9])
-    B = jnp.array([0.1, 0.3, 0.05])
-    results = [jax.jit(jax.vmap(lambda w, b, s=s: solve_point(s, w, b, correlation=False)))(W, B)
-               for s in (spec, generic)]
-    fast, slow = results
-    assert np.asarray(fast.status).tolist() == [Status.OK] * 3
-    for field in ("q_star", "chi_par", "chi_phase"):
-        np.testing.assert_allclose(getattr(fast, field), getattr(slow, field), rtol=1e-10,
-                                   atol=0, err_msg=field)
-    # and not trivially: the Jacobian is not a multiple of the identity
-    assert np.ptp(np.asarray(fast.q_star)[0]) > 1e-3
+    q = jnp.array([0.7, 1.3, 0.9, 2.1, 0.4])
+
+    def evaluate(s):
+        def point(w, b):
+            q_map, _, multipliers = _maps(s, jnp.sqrt(w), jnp.sqrt(b))
+            return (q_map(q),) + tuple(multipliers(q))
+        return jax.jit(jax.vmap(point))(jnp.array([0.8, 1.5, 1.9]), jnp.array([0.1, 0.3, 0.05]))
+
+    fast, slow = evaluate(spec), evaluate(generic)
+    for name, a, b in zip(("q_map", "chi_par", "chi_phase"), fast, slow):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=0, err_msg=name)
+    assert np.ptp(np.asarray(fast[0])[0]) > 1e-2          # positions differ
+    assert np.all(np.asarray(fast[1]) > 3 * np.asarray(fast[2]))  # par != phase
