@@ -7,6 +7,13 @@ Convention checked: `q_star` is the block's output variance (post-activation),
 `chi_phase = W_var (E|f_z|^2 - E|f_zb|^2)(q_pre)` (continuous f); for f that
 jump (zReLU, modReLU b > 0) `chi_par = inf` and `chi_phase` is measured on a
 rotated copy (`Im E[f(z) conj f(e^{-i eps} z)]`).
+
+Blocks with several activations (structured chains): q* of the composed map and
+chi = the product over segments of the same per-activation quantities, each at
+its own pre-activation variance along the chain's fixed point (see
+`test_chain_q_star_and_multipliers`); the product formula is double-checked
+against finite differences of the library's block c-map, and a Conv chain
+against the generic (kernel_fn + autodiff) path.
 """
 
 import jax
