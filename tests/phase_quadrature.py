@@ -91,3 +91,55 @@ def pre_activation_q_star(f, W_var, b_var, radial_kinks=(), q_max=50.0):
         if v_lo > 0 >= v_hi:
             return scipy.optimize.brentq(h, lo, hi, xtol=1e-15, rtol=1e-14)
     raise ValueError("no fixed point in the scanned range")
+
+
+def chain_q_map(steps, W_var, b_var, q):
+    """The output variance of a chain `steps` for input variance `q`, and the
+    pre-activation variance of each activation on the way. A step is `"linear"`
+    (`q -> W_var q + b_var`) or an activation `(f, radial_kinks, jumps)`
+    (`q -> E|f|^2(q)`)."""
+    pre = []
+    for step in steps:
+        if step == "linear":
+            q = W_var * q + b_var
+        else:
+            f, kinks, _ = step
+            pre.append(q)
+            q = variance(f, q, kinks)
+    return q, pre
+
+
+def chain_q_star(steps, W_var, b_var, q_max=50.0):
+    """Least fixed point of `chain_q_map` (brentq after a scan for the first
+    sign change from above to below the diagonal)."""
+    def h(q):
+        return chain_q_map(steps, W_var, b_var, q)[0] - q
+    grid = np.geomspace(1e-4, q_max, 80)
+    values = [h(g) for g in grid]
+    for lo, hi, v_lo, v_hi in zip(grid[:-1], grid[1:], values[:-1], values[1:]):
+        if v_lo > 0 >= v_hi:
+            return scipy.optimize.brentq(h, lo, hi, xtol=1e-15, rtol=1e-14)
+    raise ValueError("no fixed point in the scanned range")
+
+
+def chain_multipliers(steps, W_var, b_var, q_star):
+    """`(chi_par, chi_phase)` of the chain at its fixed point `q_star`: each
+    linear step multiplies both by `W_var`; an activation with pre-activation
+    variance `p` by `E|f_z|^2 + E|f_zb|^2` (par; `inf` if it jumps) and by
+    `E|f_z|^2 - E|f_zb|^2` (phase; for a jump the rotated-copy slope
+    `rotation_slope`), all at its own `p` along the fixed point."""
+    _, pre = chain_q_map(steps, W_var, b_var, q_star)
+    par = phase = 1.0
+    activations = iter(pre)
+    for step in steps:
+        if step == "linear":
+            par, phase = par * W_var, phase * W_var
+            continue
+        f, kinks, jumps = step
+        p = next(activations)
+        if jumps:
+            par, phase = np.inf, phase * rotation_slope(f, p, radial_kinks=kinks)
+        else:
+            _, a, b = diagonal_moments(f, p, kinks)
+            par, phase = par * (a + b), phase * (a - b)
+    return par, phase

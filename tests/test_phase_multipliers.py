@@ -7,6 +7,13 @@ Convention checked: `q_star` is the block's output variance (post-activation),
 `chi_phase = W_var (E|f_z|^2 - E|f_zb|^2)(q_pre)` (continuous f); for f that
 jump (zReLU, modReLU b > 0) `chi_par = inf` and `chi_phase` is measured on a
 rotated copy (`Im E[f(z) conj f(e^{-i eps} z)]`).
+
+Blocks with several activations (structured chains): q* of the composed map and
+chi = the product over segments of the same per-activation quantities, each at
+its own pre-activation variance along the chain's fixed point (see
+`test_chain_q_star_and_multipliers`); the product formula is double-checked
+against finite differences of the library's block c-map, and a Conv chain
+against the generic (kernel_fn + autodiff) path.
 """
 
 import jax
@@ -157,3 +164,162 @@ def test_math_section6_reference_values():
     block = lambda w, bb: cstax.serial(cstax.Dense(64, w, bb), cstax.ModReLU(bias))  # noqa: E731
     pd = phase_diagram(block, [W_var], [b_var], correlation=False)
     np.testing.assert_allclose(pd.chi_phase[0, 0], 1 - b_var / q, rtol=1e-8)
+
+
+# ---------------------------------------------------------------------------
+# Blocks with several activations (structured chains, nt_complex.phase.structured)
+# ---------------------------------------------------------------------------
+
+_MOD = (_modrelu(-0.5), (0.5,), False)
+_MOD_POS = (_modrelu(0.5), (), True)
+_CRELU = (CASES["CReLU"][1], (), False)
+_CARDIOID = (CASES["Cardioid"][1], (), False)
+_ZRELU = (CASES["ZReLU"][1], (), True)
+_SPLIT_ERF = (CASES["SplitErf"][1], (), False)
+_LIN = "linear"
+
+# name -> (block factory, steps of the independent chain, (W_var, b_var) points)
+CHAINS = {
+    "ModReLU+ModReLU": (
+        lambda w, b: cstax.serial(cstax.Dense(64, w, b), cstax.ModReLU(-0.5),
+                                  cstax.Dense(64, w, b), cstax.ModReLU(-0.5)),
+        [_LIN, _MOD, _LIN, _MOD], [(1.2, 0.3), (1.6, 0.3), (1.0, 0.5)]),
+    "CReLU+Cardioid": (
+        lambda w, b: cstax.serial(cstax.Dense(64, w, b), cstax.CReLU(),
+                                  cstax.Dense(64, w, b), cstax.Cardioid()),
+        [_LIN, _CRELU, _LIN, _CARDIOID], [(0.8, 0.1), (1.5, 0.3), (2.0, 0.05)]),
+    "ModReLU+ZReLU": (
+        lambda w, b: cstax.serial(cstax.Dense(64, w, b), cstax.ModReLU(-0.5),
+                                  cstax.Dense(64, w, b), cstax.ZReLU()),
+        [_LIN, _MOD, _LIN, _ZRELU], [(1.2, 0.3), (1.6, 0.3), (2.0, 0.1)]),
+    "ModReLU(0.5)+CReLU": (
+        lambda w, b: cstax.serial(cstax.Dense(64, w, b), cstax.ModReLU(0.5),
+                                  cstax.Dense(64, w, b), cstax.CReLU()),
+        [_LIN, _MOD_POS, _LIN, _CRELU], [(0.3, 0.1), (0.5, 0.3), (0.7, 0.05)]),
+    # trailing linear layer: q* is the output of the last Dense
+    "SplitErf+CReLU+Dense": (
+        lambda w, b: cstax.serial(cstax.Dense(64, w, b), cstax.SplitErf(),
+                                  cstax.Dense(64, w, b), cstax.CReLU(),
+                                  cstax.Dense(64, w, b)),
+        [_LIN, _SPLIT_ERF, _LIN, _CRELU, _LIN], [(0.8, 0.1), (1.5, 0.3), (2.5, 0.05)]),
+    # leading activation: its input is the previous block's Dense output
+    "SplitErf+Dense": (
+        lambda w, b: cstax.serial(cstax.SplitErf(), cstax.Dense(64, w, b)),
+        [_SPLIT_ERF, _LIN], [(0.8, 0.1), (1.5, 0.3), (3.0, 0.05)]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CHAINS))
+def test_chain_q_star_and_multipliers(name):
+    """A chain `serial(Dense, f_1, Dense, f_2, ...)` (q = the block's output
+    variance): with `p_i` the pre-activation variance of `f_i` along the fixed
+    point (`p_1 = W_var q* + b_var`, `p_{i+1} = W_var E|f_i|^2(p_i) + b_var`),
+    a real perturbation `dK` of the block input grows to
+    `prod_i W_var (E|f_z|^2 + E|f_zb|^2)(p_i) dK` (each Dense multiplies by
+    `W_var`, each activation by its complex Price slope at its own `p_i`) and a
+    phase perturbation to `prod_i W_var (E|f_z|^2 - E|f_zb|^2)(p_i)` (an extra
+    `W_var` per trailing Dense): chi_par, chi_phase. A jumping f_i makes
+    chi_par = inf (its phase slope is measured on a rotated copy). All from
+    tests/phase_quadrature.py (plain numpy f, polar quadrature, brentq)."""
+    block, steps, points = CHAINS[name]
+    W = np.array([[p[0]] for p in points])
+    B = np.array([[p[1]] for p in points])
+    pd = phase_diagram(block, W, B, correlation=False)
+    assert pd.status.ravel().tolist() == [Status.OK] * len(points)
+    for i, (w, b) in enumerate(points):
+        q_ref = pq.chain_q_star(steps, w, b)
+        par_ref, phase_ref = pq.chain_multipliers(steps, w, b, q_ref)
+        np.testing.assert_allclose(pd.q_star.ravel()[i], q_ref, rtol=RTOL,
+                                   err_msg=f"q* at {w, b}")
+        if np.isinf(par_ref):
+            assert pd.chi_1.ravel()[i] == np.inf
+        else:
+            np.testing.assert_allclose(pd.chi_1.ravel()[i], par_ref, rtol=RTOL,
+                                       err_msg=f"chi_1 at {w, b}")
+        np.testing.assert_allclose(pd.chi_phase.ravel()[i], phase_ref, rtol=RTOL,
+                                   err_msg=f"chi_phase at {w, b}")
+
+
+def test_chain_formula_against_the_block_c_map():
+    """The product formula for ModReLU+ModReLU at (1.2, 0.3) against finite
+    differences of the library's own block NNGP c-map (`c' = K'12/K'11` at the
+    reference q*): `(1 - c'(1 - d))/d` for d = 1e-2, 3e-3, 1e-3 approaches it
+    monotonically with error ~ a sqrt(d) + b d (consistent with a
+    (1 - c)^(3/2) term in the c-map); the fit of that form through the three values gives
+    chi_par to 1e-4 (measured 9e-6), and the phase slope Im c'(e^{i d})/d likewise."""
+    from nt_complex.phase.maps import BlockSpec, pair_kernel
+    block, steps, _ = CHAINS["ModReLU+ModReLU"]
+    W_var, b_var = 1.2, 0.3
+    q = pq.chain_q_star(steps, W_var, b_var)
+    par_ref, phase_ref = pq.chain_multipliers(steps, W_var, b_var, q)
+    kernel_fn = block(W_var ** 0.5, b_var ** 0.5)[2]
+    spec = BlockSpec(block, (), True, False)
+
+    @jax.jit
+    @jax.vmap
+    def c_map(c):
+        out = kernel_fn(pair_kernel(spec, jnp.asarray(q), q * c)).nngp
+        return out[0, 1] / out[0, 0]
+
+    d = np.array([1e-2, 3e-3, 1e-3])
+    out = np.asarray(c_map(jnp.concatenate([1 - jnp.asarray(d), jnp.exp(1j * jnp.asarray(d))])))
+    par_fd = (1 - np.real(out[:3])) / d
+    phase_fd = np.imag(out[3:]) / d
+    fit = np.stack([np.ones(3), np.sqrt(d), d], axis=1)
+    assert np.all(np.diff(np.abs(par_fd - par_ref)) < 0)   # closer as d shrinks
+    np.testing.assert_allclose(np.linalg.solve(fit, par_fd)[0], par_ref, rtol=1e-4)
+    np.testing.assert_allclose(np.linalg.solve(fit, phase_fd)[0], phase_ref, rtol=1e-4)
+
+
+def test_chain_dispatch():
+    """`split_block` returns the structured form for chains (segments, trailing
+    layers) and None for blocks that must use the generic path."""
+    from nt_complex.phase.structured import check_activation_inputs, split_block
+    from nt_complex.phase.maps import BlockSpec
+    for name, (block, steps, _) in CHAINS.items():
+        parts = split_block(block(1.0, 0.1))
+        n_act = sum(step != _LIN for step in steps)
+        assert parts is not None and len(parts.segments) == n_act, name
+        assert len(parts.trailing) == int(steps[-1] == _LIN), name
+    d, c = cstax.Dense(4), cstax.CReLU()
+    assert split_block(cstax.serial(d, c, c)) is None                      # two in a row
+    assert split_block(cstax.serial(c, d, c)) is None                      # no trailing layers
+    assert split_block(cstax.serial(d, c, cstax.Softmax(), d, c)) is None  # not linear
+    from neural_tangents import stax as nt_stax
+    assert split_block(nt_stax.serial(nt_stax.Dense(4), nt_stax.Relu())) is None  # NT's
+    # a non-circular Dense between activations keeps CReLU's pseudo-covariance
+    spec = BlockSpec(lambda w, b: d, (), True, False)
+    with pytest.raises(ValueError, match="circular Gaussian"):
+        check_activation_inputs(spec, cstax.serial(d, c, cstax.Dense(4, W_pseudo=0.5), c))
+
+
+def test_chain_conv_matches_generic_path():
+    """Conv(3, SAME) + CReLU twice on 5 positions (position-dependent Jacobians
+    at the borders): the structured q-map and chi_par, chi_phase (spectral
+    radius of the composed positions x positions Jacobians) equal the generic
+    path's (the block's own kernel_fn; autodiff at c = 1, exact for CReLU) to
+    1e-10, at a non-uniform variance profile and three (W_var, b_var) points."""
+    import dataclasses
+    from nt_complex.phase.probe import inspect_block
+    from nt_complex.phase.solve import _maps
+
+    def block(w, b):
+        conv = lambda: cstax.Conv(8, (3,), padding="SAME", W_std=w, b_std=b)  # noqa: E731
+        return cstax.serial(conv(), cstax.CReLU(), conv(), cstax.CReLU())
+
+    spec = inspect_block(block, (5,))
+    assert spec.structured
+    generic = dataclasses.replace(spec, structured=False)
+    q = jnp.array([0.7, 1.3, 0.9, 2.1, 0.4])
+
+    def evaluate(s):
+        def point(w, b):
+            q_map, _, multipliers = _maps(s, jnp.sqrt(w), jnp.sqrt(b))
+            return (q_map(q),) + tuple(multipliers(q))
+        return jax.jit(jax.vmap(point))(jnp.array([0.8, 1.5, 1.9]), jnp.array([0.1, 0.3, 0.05]))
+
+    fast, slow = evaluate(spec), evaluate(generic)
+    for name, a, b in zip(("q_map", "chi_par", "chi_phase"), fast, slow):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=0, err_msg=name)
+    assert np.ptp(np.asarray(fast[0])[0]) > 1e-2          # positions differ
+    assert np.all(np.asarray(fast[1]) > 3 * np.asarray(fast[2]))  # par != phase

@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from nt_complex.phase.maps import Block, BlockSpec, is_complex_block, pair_kernel
-from nt_complex.phase.structured import split_block, structured_maps
+from nt_complex.phase.structured import check_activation_inputs, split_block, structured_maps
 
 __all__ = ["inspect_block"]
 
@@ -92,10 +92,11 @@ def inspect_block(block: Block, input_shape: Optional[Sequence[int]] = None,
         _check_pseudo_is_irrelevant(spec, out)
     structured = _is_structured(spec, out)
     if homogeneous is None and structured:
-        # the activation's E|f|^2 is what scales: V(s p) = s V(p)?
-        rule = split_block(spec.block(_PROBE_W_STD, 0.0)).rule
-        p = np.array([1.0, 3.7])
-        small, large = (np.asarray(rule(jnp.asarray(x * p)).variance) for x in (1.0, 3.7))
+        # the bias-free structured q-map (activations' E|f|^2): Q(s q) = s Q(q)?
+        free = spec.block(_PROBE_W_STD, 0.0)
+        q_map = structured_maps(spec, split_block(free)).q_map
+        small, large = (np.concatenate([np.asarray(q_map(jnp.full(spec.n_positions, x * p, float)))
+                                        for p in (1.0, 3.7)]) for x in (1.0, 3.7))
         homogeneous = bool(np.all(np.isfinite(small)) and np.allclose(
             large, 3.7 * small, rtol=_HOMOGENEITY_RTOL, atol=0.0))
     elif homogeneous is None:
@@ -109,13 +110,17 @@ def inspect_block(block: Block, input_shape: Optional[Sequence[int]] = None,
 def _is_structured(spec: BlockSpec, out) -> bool:
     """Use the activation's diagonal moments (`nt_complex.phase.structured`)?
 
-    Yes for `serial(circular linear layers..., activation with a diagonal
-    rule)`, after checking that the rule's `E|f|^2` reproduces the block's own
-    kernel at the probe point (a wrong rule is an error, not a silent answer)."""
-    parts = split_block(spec.block(_PROBE_W_STD, 0.2)) if spec.is_complex else None
+    Yes for chains `serial(circular linear layers..., activation with a
+    diagonal rule, ...)` (`split_block`) whose activations all receive circular
+    Gaussian kernels, after checking that the rules' composed `E|f|^2`
+    reproduces the block's own kernel at the probe point (a wrong rule is an
+    error, not a silent answer)."""
+    layer = spec.block(_PROBE_W_STD, 0.2)
+    parts = split_block(layer) if spec.is_complex else None
     if parts is None:
         return False
     try:
+        check_activation_inputs(spec, layer)
         variance = structured_maps(spec, parts).q_map(jnp.ones(spec.n_positions))
     except ValueError:  # e.g. non-circular weights before the activation
         return False

@@ -50,14 +50,16 @@ def saddle_node_line(block: Block, q_pre) -> tuple[np.ndarray, np.ndarray]:
       (1.766, 0.375)
     """
     parts = split_block(block(1.3, 0.2))
-    if parts is None or not _is_plain_dense(block, parts.linear):
+    single = parts is not None and len(parts.segments) == 1 and not parts.trailing
+    if not single or not _is_plain_dense(block, parts.segments[0].linear):
         raise ValueError("saddle_node_line needs block(W_std, b_std) = serial(Dense(..., "
                          "W_std, b_std), activation) with an nt_complex activation.")
     p = jnp.asarray(np.asarray(q_pre, float))
     if p.ndim != 1 or not bool(jnp.all(p > 0)):
         raise ValueError(f"q_pre must be a 1-D array of positive variances; got {q_pre!r}.")
-    variance = jax.vmap(lambda x: parts.rule(x).variance)
-    slope = jax.vmap(jax.grad(lambda x: parts.rule(x).variance))
+    rule = parts.segments[0].rule
+    variance = jax.vmap(lambda x: rule(x).variance)
+    slope = jax.vmap(jax.grad(lambda x: rule(x).variance))
     W = 1.0 / slope(p)
     b = p - W * variance(p)
     keep = np.asarray((b >= 0) & (W > 0))
