@@ -4,6 +4,7 @@ modReLU) would otherwise turn rounding into 1e-8..1e-4 errors on such entries
 (`SAME_POINT_ULPS`); NT's real kernels agree exactly there."""
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -69,3 +70,22 @@ def test_non_circular_network_and_conv_with_spatial_covariances():
     for field in ("nngp", "ntk"):
         np.testing.assert_allclose(conv(images, images, field), conv(images, None, field),
                                    rtol=1e-13, atol=0, err_msg=field)
+
+
+def test_kernel_stays_differentiable_in_x2_at_copies_of_x1():
+    """d/dx2 of the kernel at x2 = x1 (SplitErf: smooth, the derivative exists)
+    equals a central finite difference, so the same-point substitution keeps
+    the x2 dependence of those entries."""
+    rng = np.random.default_rng(3)
+    x = _inputs(rng, (3, 6))
+    direction = _inputs(rng, (3, 6))
+    kernel_fn = _dense_net(stax.SplitErf, 2)[2]
+
+    def total(x2):
+        k = kernel_fn(x, x2, ("nngp", "ntk"))
+        return jnp.sum(jnp.abs(k.nngp) ** 2 + jnp.abs(k.ntk) ** 2)
+
+    _, slope = jax.jvp(total, (x,), (direction,))
+    step = 1e-5
+    finite = (total(x + step * direction) - total(x - step * direction)) / (2 * step)
+    np.testing.assert_allclose(slope, finite, rtol=1e-7)

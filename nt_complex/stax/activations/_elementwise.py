@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Optional
 
 import jax.numpy as jnp
+from jax import lax
 from neural_tangents import stax as nt_stax
 
 from nt_complex.gaussian import GaussianPair, Moments, ntk_of_activation
@@ -132,8 +133,16 @@ def _with_same_points(m12: Moments, m1: Moments, same, cov1_shape) -> Moments:
             fields[name] = value
             continue
         own = _with_x2_axis(jnp.broadcast_to(own, cov1_shape))
-        fields[name] = jnp.where(same, own.astype(jnp.result_type(value, own)), value)
+        fields[name] = jnp.where(same, _value_of_first(own, value), value)
     return Moments(**fields)
+
+
+def _value_of_first(own, value):
+    """`own`'s value with `value`'s derivative: the entry stays differentiable
+    in `x2` (through `value`) where `x2` holds a copy of an `x1` point."""
+    own = own.astype(jnp.result_type(value, own))
+    change = value - lax.stop_gradient(value)  # 0, or NaN where value is infinite
+    return own + jnp.where(jnp.isfinite(value), change, 0)
 
 
 def _full_like(value: Optional[jnp.ndarray], shape_like: jnp.ndarray):
