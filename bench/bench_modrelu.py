@@ -136,9 +136,10 @@ def run(quick: bool = False) -> str:
                      f"| {m['peak_mb'] / 1024:.2f} "
                      f"| {c['entries_per_s']:,.0f} ({c['entries_per_cpu_s']:,.0f}) "
                      f"| {m['run_cpu_s'] / c['run_cpu_s']:.0f}x |")
-    lines += ["", "| vmapped grid of q | abs(rho) values per point | G, A, B evaluations "
-              "| first call incl. compile s (CPU-s) | second call s (CPU-s) | peak memory (GB) |",
-              "|---|---|---|---|---|---|"]
+    if only != "kernel":
+        lines += ["", "| vmapped grid of q | abs(rho) values per point | G, A, B evaluations "
+                  "| first call incl. compile s (CPU-s) | second call s (CPU-s) "
+                  "| peak memory (GB) |", "|---|---|---|---|---|---|"]
     grids = ((24, 16),) if quick else ((24, 16), (250, 300))
     for rows, cols in grids if only != "kernel" else ():
         g = _measure({"what": "grid", "rows": rows, "cols": cols})

@@ -18,9 +18,10 @@ Cost control:
   runs once on all entries of the batch (nested vmaps fold recursively);
 * `custom_vmap` has no reverse-mode rule, so a `jax.custom_jvp` wraps it:
   under differentiation the same folded, block-skipping pass also returns the
-  entrywise derivatives in `c1, c2, x` (`jax.linearize` inside each block), and
-  the tangent is their product with the input tangents (linear, so `grad`
-  transposes it). Second derivatives are not supported.
+  entrywise derivatives in `c1, c2, x` (`jax.linearize` inside each block;
+  `dG/dx = A + B` exactly), and the tangent is their product with the input
+  tangents (linear, so `grad` transposes it). Second derivatives are not
+  supported.
 """
 
 from __future__ import annotations
