@@ -45,7 +45,7 @@ _HALF_WIDTH = 6.5        # inner window |r2 - |rho| r1| <= 6.5 s, e^{-42} ~ 6e-1
 _TAIL_EXPONENT = 42.0    # outer range r1^2 <= max(c1, c2/|rho|)^2 + 42
 _TRANSITION_PANELS, _TRANSITION_NODES = 3, 14
 _TAIL_PANELS, _TAIL_NODES = 4, 16
-_INNER_PANELS, _INNER_NODES = 2, 18
+_INNER_NODES = 18        # one panel on the shorter side of the dead-zone edge
 _CHUNK = 128             # entries per quadrature block (skipped if none needs it)
 # I_2(z) = y sum_k y^k / (k! (k+2)!), y = z^2/4 (14 terms reach 1e-16 for z < 2),
 # highest order first for `jnp.polyval`.
@@ -105,13 +105,19 @@ def _quadrature_flat(c1: Array, c2: Array, x: Array, derivatives: bool) -> Array
     w1 = w1 * 2 * r1 * jnp.exp(-r1 * r1)
     mu = x[:, None] * r1
     sc = s[:, None, None]
-    t_lo = jnp.clip((c2[:, None] - mu) / s[:, None], -_HALF_WIDTH, _HALF_WIDTH)
-    t_edges = t_lo[..., None] + (_HALF_WIDTH - t_lo[..., None]) * jnp.linspace(
-        0.0, 1.0, _INNER_PANELS + 1)
-    t, wt = _gauss_legendre_panels(t_edges, _INNER_NODES)
+    # inner, t = (r2 - mu)/s: the edge r2 = c2 at t_edge; above it the integral
+    # itself (t_edge >= 0), else the closed form over all r2 minus the part
+    # 0 < r2 < c2 below the edge (always the shorter, at most 6.5 wide)
+    t_edge = jnp.clip((c2[:, None] - mu) / s[:, None], -_HALF_WIDTH, _HALF_WIDTH)
+    below = t_edge < 0
+    t_start = jnp.where(below, jnp.maximum(-_HALF_WIDTH, -mu / s[:, None]), t_edge)
+    t_end = jnp.where(below, t_edge, _HALF_WIDTH)
+    t, wt = _gauss_legendre_panels(jnp.stack([t_start, t_end], axis=-1), _INNER_NODES)
     r2 = mu[..., None] + sc * t
-    w2 = wt * (2 * r2 / sc) * jnp.exp(-t * t)
+    w2 = jnp.where(below[..., None], -wt, wt) * (2 * r2 / sc) * jnp.exp(-t * t)
     z = 2 * mu[..., None] * r2 / (sc * sc)
+    window_full = [jnp.where(below, f, 0.0)
+                   for f in _full_plane_inner(c2[:, None], mu, s[:, None])]
     cc1, cc2 = c1[:, None], c2[:, None, None]
     # tail: r1 in [hi, top], the window lies above c2: inner integral in closed form
     ratios = jnp.linspace(0.0, 1.0, _TAIL_PANELS + 1)
@@ -120,20 +126,21 @@ def _quadrature_flat(c1: Array, c2: Array, x: Array, derivatives: bool) -> Array
     tail_w1 = tail_w1 * 2 * tail_r1 * jnp.exp(-tail_r1 * tail_r1)
     full_g, full_a, full_b = _full_plane_inner(c2[:, None], x[:, None] * tail_r1, s[:, None])
 
-    def integrate(outer, inner, tail_outer, tail_inner):
-        window = jnp.sum(w1 * outer * jnp.sum(w2 * inner, axis=-1), axis=-1)
+    def integrate(outer, inner, window_base, tail_outer, tail_inner):
+        window = jnp.sum(w1 * outer * (window_base + jnp.sum(w2 * inner, axis=-1)), axis=-1)
         return window + jnp.sum(tail_w1 * tail_outer * tail_inner, axis=-1)
 
     bessel1 = i1e(z)
-    g = integrate(r1 - cc1, (r2 - cc2) * bessel1, tail_r1 - c1[:, None], full_g)
+    g = integrate(r1 - cc1, (r2 - cc2) * bessel1, window_full[0], tail_r1 - c1[:, None],
+                  full_g)
     if not derivatives:
         return g[None]
     bessel0 = i0e(z)
     safe_r2 = jnp.maximum(r2, 1e-300)
-    a_ = integrate(1 - cc1 / (2 * r1), (1 - cc2 / (2 * safe_r2)) * bessel0,
+    a_ = integrate(1 - cc1 / (2 * r1), (1 - cc2 / (2 * safe_r2)) * bessel0, window_full[1],
                    1 - c1[:, None] / (2 * tail_r1), full_a)
     b_ = integrate(cc1 / (2 * r1), cc2 / (2 * safe_r2) * _i2e(z, bessel0, bessel1),
-                   c1[:, None] / (2 * tail_r1), full_b)
+                   window_full[2], c1[:, None] / (2 * tail_r1), full_b)
     return jnp.stack([g, a_, b_])
 
 
