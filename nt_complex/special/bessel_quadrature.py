@@ -77,17 +77,16 @@ def _i2e(z: Array, i0: Array, i1: Array) -> Array:
     return jnp.where(small, total * jnp.exp(-zs), i0 - 2 * i1 / zl)
 
 
-def _full_plane_inner(c2: Array, mu: Array, s: Array) -> tuple[Array, Array, Array]:
+def _full_plane_inner(c2: Array, k: Array, s: Array, i0: Array, i1: Array
+                      ) -> tuple[Array, Array, Array]:
     """Inner integrals over all `r2 >= 0` (no dead zone) in closed form: with
-    `z2 ~ CN(mu, s^2)` and `k = mu^2/(2 s^2)`, `E[(|z2| - c2) cos theta2] =
-    mu - c2 sqrt(pi k/2) (I_0e + I_1e)(k)` (Rician mean of `z2/|z2|`),
-    `E[1 - c2/(2|z2|)] = 1 - c2 sqrt(pi) I_0e(k)/(2 s)` and
+    `z2 ~ CN(mu, s^2)`, `k = mu^2/(2 s^2)`, `i0, i1 = I_0e(k), I_1e(k)`:
+    `E[(|z2| - c2) cos theta2] = mu - c2 sqrt(pi k/2) (I_0e + I_1e)(k)` (Rician
+    mean of `z2/|z2|`), `E[1 - c2/(2|z2|)] = 1 - c2 sqrt(pi) I_0e(k)/(2 s)` and
     `E[c2 cos(2 theta2)/(2|z2|)] = c2 sqrt(pi) I_1e(k)/(2 s)`."""
-    k = mu * mu / (2 * s * s)
-    i0, i1 = i0e(k), i1e(k)
     half = math.sqrt(math.pi) / 2
-    return (mu - c2 * half * jnp.sqrt(2 * k) * (i0 + i1),
-            1 - c2 * half * i0 / s, c2 * half * i1 / s)
+    root = jnp.sqrt(2 * k)
+    return (s * root - c2 * half * root * (i0 + i1), 1 - c2 * half * i0 / s, c2 * half * i1 / s)
 
 
 def _quadrature_flat(c1: Array, c2: Array, x: Array, derivatives: bool) -> Array:
@@ -99,10 +98,15 @@ def _quadrature_flat(c1: Array, c2: Array, x: Array, derivatives: bool) -> Array
     top = jnp.sqrt(jnp.maximum(c1, x0) ** 2 + _TAIL_EXPONENT)
     lo = jnp.minimum(jnp.maximum(c1, x0 - width), top)
     hi = jnp.minimum(jnp.maximum(lo, x0 + width), top)
-    # transition: r1 in [lo, hi], where the dead zone r2 < c2 cuts the window
-    transition = lo[:, None] + (hi - lo)[:, None] * jnp.linspace(0.0, 1.0, _TRANSITION_PANELS + 1)
-    r1, w1 = _gauss_legendre_panels(transition, _TRANSITION_NODES)
+    # window: r1 in [lo, hi], where the dead zone r2 < c2 cuts the inner window
+    window = lo[:, None] + (hi - lo)[:, None] * jnp.linspace(0.0, 1.0, _TRANSITION_PANELS + 1)
+    r1, w1 = _gauss_legendre_panels(window, _TRANSITION_NODES)
     w1 = w1 * 2 * r1 * jnp.exp(-r1 * r1)
+    # tail: r1 in [hi, top], the inner window lies above c2 (closed form)
+    ratios = jnp.linspace(0.0, 1.0, _TAIL_PANELS + 1)
+    tail_r1, tail_w1 = _gauss_legendre_panels(hi[:, None] * (top / hi)[:, None] ** ratios,
+                                              _TAIL_NODES)
+    tail_w1 = tail_w1 * 2 * tail_r1 * jnp.exp(-tail_r1 * tail_r1)
     mu = x[:, None] * r1
     sc = s[:, None, None]
     # inner, t = (r2 - mu)/s: the edge r2 = c2 at t_edge; above it the integral
@@ -116,31 +120,36 @@ def _quadrature_flat(c1: Array, c2: Array, x: Array, derivatives: bool) -> Array
     r2 = mu[..., None] + sc * t
     w2 = jnp.where(below[..., None], -wt, wt) * (2 * r2 / sc) * jnp.exp(-t * t)
     z = 2 * mu[..., None] * r2 / (sc * sc)
-    window_full = [jnp.where(below, f, 0.0)
-                   for f in _full_plane_inner(c2[:, None], mu, s[:, None])]
+    # one evaluation of each Bessel function for all nodes (smaller graph)
+    rician = jnp.concatenate([mu, x[:, None] * tail_r1], axis=1) ** 2 / (2 * s[:, None] ** 2)
+    split = [z.shape[1] * z.shape[2], z.shape[1] * z.shape[2] + mu.shape[1]]
+    bessel1, window_i1, tail_i1 = jnp.split(
+        i1e(jnp.concatenate([z.reshape(z.shape[0], -1), rician], axis=1)), split, axis=1)
+    if derivatives:
+        bessel0, window_i0, tail_i0 = jnp.split(
+            i0e(jnp.concatenate([z.reshape(z.shape[0], -1), rician], axis=1)), split, axis=1)
+        bessel0 = bessel0.reshape(z.shape)
+    else:
+        window_i0, tail_i0 = jnp.split(i0e(rician), [mu.shape[1]], axis=1)
+    bessel1 = bessel1.reshape(z.shape)
+    window_full = [jnp.where(below, f, 0.0) for f in _full_plane_inner(
+        c2[:, None], rician[:, :mu.shape[1]], s[:, None], window_i0, window_i1)]
+    tail_full = _full_plane_inner(c2[:, None], rician[:, mu.shape[1]:], s[:, None],
+                                  tail_i0, tail_i1)
     cc1, cc2 = c1[:, None], c2[:, None, None]
-    # tail: r1 in [hi, top], the window lies above c2: inner integral in closed form
-    ratios = jnp.linspace(0.0, 1.0, _TAIL_PANELS + 1)
-    tail_r1, tail_w1 = _gauss_legendre_panels(hi[:, None] * (top / hi)[:, None] ** ratios,
-                                              _TAIL_NODES)
-    tail_w1 = tail_w1 * 2 * tail_r1 * jnp.exp(-tail_r1 * tail_r1)
-    full_g, full_a, full_b = _full_plane_inner(c2[:, None], x[:, None] * tail_r1, s[:, None])
 
-    def integrate(outer, inner, window_base, tail_outer, tail_inner):
-        window = jnp.sum(w1 * outer * (window_base + jnp.sum(w2 * inner, axis=-1)), axis=-1)
-        return window + jnp.sum(tail_w1 * tail_outer * tail_inner, axis=-1)
+    def integrate(k, outer, inner, tail_outer):
+        inside = jnp.sum(w1 * outer * (window_full[k] + jnp.sum(w2 * inner, axis=-1)), axis=-1)
+        return inside + jnp.sum(tail_w1 * tail_outer * tail_full[k], axis=-1)
 
-    bessel1 = i1e(z)
-    g = integrate(r1 - cc1, (r2 - cc2) * bessel1, window_full[0], tail_r1 - c1[:, None],
-                  full_g)
+    g = integrate(0, r1 - cc1, (r2 - cc2) * bessel1, tail_r1 - c1[:, None])
     if not derivatives:
         return g[None]
-    bessel0 = i0e(z)
     safe_r2 = jnp.maximum(r2, 1e-300)
-    a_ = integrate(1 - cc1 / (2 * r1), (1 - cc2 / (2 * safe_r2)) * bessel0, window_full[1],
-                   1 - c1[:, None] / (2 * tail_r1), full_a)
-    b_ = integrate(cc1 / (2 * r1), cc2 / (2 * safe_r2) * _i2e(z, bessel0, bessel1),
-                   window_full[2], c1[:, None] / (2 * tail_r1), full_b)
+    a_ = integrate(1, 1 - cc1 / (2 * r1), (1 - cc2 / (2 * safe_r2)) * bessel0,
+                   1 - c1[:, None] / (2 * tail_r1))
+    b_ = integrate(2, cc1 / (2 * r1), cc2 / (2 * safe_r2) * _i2e(z, bessel0, bessel1),
+                   c1[:, None] / (2 * tail_r1))
     return jnp.stack([g, a_, b_])
 
 
@@ -154,12 +163,11 @@ def _block_values(b1: Array, b2: Array, bx: Array, derivatives: bool,
         return _quadrature_flat(b1, b2, bx, derivatives)
     full = lambda a, b, y: _quadrature_flat(a, b, y, True)
     values, linear = jax.linearize(full, b1, b2, bx)
-    ones, zeros = jnp.ones_like(bx), jnp.zeros_like(bx)
-    slopes = [linear(ones, zeros, zeros), linear(zeros, ones, zeros),
-              linear(zeros, zeros, ones)]
-    slopes[2] = slopes[2].at[0].set(values[1] + values[2])
+    basis = jnp.eye(3, dtype=bx.dtype)[:, :, None] * jnp.ones_like(bx)  # (3 args, 3, chunk)
+    slopes = jax.vmap(linear)(basis[:, 0], basis[:, 1], basis[:, 2])  # (3 args, 3, chunk)
+    slopes = slopes.at[2, 0].set(values[1] + values[2])
     rows = 3 if derivatives else 1
-    return jnp.concatenate([v[:rows] for v in [values] + slopes], axis=0)
+    return jnp.concatenate([values[:rows]] + [slopes[k, :rows] for k in range(3)], axis=0)
 
 
 def _compacted(c1: Array, c2: Array, x: Array, need: Array, derivatives: bool,
