@@ -16,6 +16,7 @@ what is compared; `quick=True` caps n at 64):
 * *mixed*: half of the inputs iid, half perturbations of one vector.
 
 CReLU on the same inputs gives the time ratio (what a user would run instead).
+Environment knob: `BENCH_MODRELU_ONLY=kernel` (or `grid`) runs only that table.
 
 *grid*: `jax.vmap` of `modrelu_kernels(-0.5, q, q, rho)` over a grid of
 variances `q` (24 x 16 and 250 x 300, the sizes of the phase benchmark), each
@@ -119,11 +120,12 @@ def run(quick: bool = False) -> str:
       >>> print(run(quick=True))  # doctest: +SKIP
     """
     repeats = 1 if quick else 3
+    only = os.environ.get("BENCH_MODRELU_ONLY", "")
     lines = ["| inputs | min abs(rho) off-diagonal | share abs(rho) > 0.999 | n x n "
              "| ModReLU entries/s (per CPU-s) | compile s (CPU-s) | peak memory (GB) "
              "| CReLU entries/s (per CPU-s) | ModReLU/CReLU CPU time |",
              "|---|---|---|---|---|---|---|---|---|"]
-    for kind in ("typical", "near-1", "mixed"):
+    for kind in ("typical", "near-1", "mixed") if only != "grid" else ():
         n = min(_SIZE[kind], 64) if quick else _SIZE[kind]
         task = {"what": "kernel", "kind": kind, "n": n, "repeats": repeats}
         m = _measure({**task, "activation": "modrelu"})
@@ -134,10 +136,12 @@ def run(quick: bool = False) -> str:
                      f"| {m['peak_mb'] / 1024:.2f} "
                      f"| {c['entries_per_s']:,.0f} ({c['entries_per_cpu_s']:,.0f}) "
                      f"| {m['run_cpu_s'] / c['run_cpu_s']:.0f}x |")
-    lines += ["", "| vmapped grid of q | abs(rho) values per point | G, A, B evaluations "
-              "| first call incl. compile s (CPU-s) | second call s (CPU-s) | peak memory (GB) |",
-              "|---|---|---|---|---|---|"]
-    for rows, cols in ((24, 16),) if quick else ((24, 16), (250, 300)):
+    if only != "kernel":
+        lines += ["", "| vmapped grid of q | abs(rho) values per point | G, A, B evaluations "
+                  "| first call incl. compile s (CPU-s) | second call s (CPU-s) "
+                  "| peak memory (GB) |", "|---|---|---|---|---|---|"]
+    grids = ((24, 16),) if quick else ((24, 16), (250, 300))
+    for rows, cols in grids if only != "kernel" else ():
         g = _measure({"what": "grid", "rows": rows, "cols": cols})
         lines.append(f"| {rows} x {cols} | {len(_RHO_VISITS)} | {g['evaluations']:,} "
                      f"| {g['first_s']:.1f} ({g['first_cpu_s']:.1f}) | {g['run_s']:.2f} "

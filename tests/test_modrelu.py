@@ -51,27 +51,40 @@ def _mp_mean(kind, beta):
     return float(mp.quad(lambda r: p(r) * 2 * r * mp.exp(-r * r), [c, c + 1, c + 3, mp.inf]))
 
 
+def _ive(order, z):
+    """I_order(z) e^{-z}: scipy below z = 1e6 (it returns NaN near 1e18), the
+    asymptotic series sum_k (-1)^k a_k / z^k / sqrt(2 pi z) (4 terms, error
+    < 1e-24) above."""
+    if z < 1e6:
+        return special.ive(order, z)
+    mu, term, total = 4 * order * order, 1.0, 1.0
+    for k in range(1, 4):
+        term *= -(mu - (2 * k - 1) ** 2) / (8 * k * z)
+        total += term
+    return total / np.sqrt(2 * np.pi * z)
+
+
 def _bessel_reference(kind, beta1, beta2, x):
     """Nested scipy adaptive quadrature of the Bessel form, s^2 = 1 - x^2:
     int psi1(r1) 2 r1 e^{-r1^2} int psi2(r2) (2 r2/s^2) e^{-(r2 - x r1)^2/s^2}
     I_k,e(2 x r1 r2/s^2) dr2 dr1, k = 1 (G), 0 (A), 2 (B)."""
     order = {"g": 1, "a": 0, "b": 2}[kind]
-    s2 = 1 - x * x
+    s2 = (1 - x) * (1 + x)
     s = np.sqrt(s2)
     c1, c2 = max(0.0, -beta1), max(0.0, -beta2)
     p1, p2 = _radial(kind, beta1), _radial(kind, beta2)
 
-    def inner(r1):
+    def inner(r1):  # in t = (r2 - mu)/s: no rounding of r2 - mu when s is tiny
         mu = x * r1
-        lo, hi = max(c2, mu - 9 * s), mu + 9 * s
-        if hi <= lo:
+        lo = max((c2 - mu) / s, -9.0)
+        if lo >= 9:
             return 0.0
-        f = lambda r2: p2(r2) * (2 * r2 / s2) * np.exp(-(r2 - mu) ** 2 / s2) * special.ive(
-            order, 2 * mu * r2 / s2)
-        pts = [p for p in (mu - s, mu, mu + s) if lo < p < hi] or None
+        f = lambda t: p2(mu + s * t) * (2 * (mu + s * t) / s) * np.exp(-t * t) * _ive(
+            order, 2 * mu * (mu + s * t) / s2)
+        pts = [p for p in (-1.0, 0.0, 1.0) if lo < p] or None
         with warnings.catch_warnings():  # roundoff notices at 2e-14; agreement is checked
             warnings.simplefilter("ignore", integrate.IntegrationWarning)
-            return integrate.quad(f, lo, hi, points=pts, epsabs=0, epsrel=2e-14,
+            return integrate.quad(f, lo, 9.0, points=pts, epsabs=0, epsrel=2e-14,
                                   limit=200)[0]
 
     x0 = c2 / x
@@ -380,18 +393,48 @@ def test_vmapped_grid_positive_bias_and_diagonal():
 
 
 def test_vmap_keeps_block_skipping_and_grad_works():
-    """Under vmap the quadrature stays behind a `cond` (the batching rule folds
+    """Under vmap the near-1 rule stays behind a `cond` (the batching rule folds
     the batch into one compacted pass instead of a select of both branches);
     reverse-mode autodiff works through it: dG/d|rho| = A + B (the Wirtinger
     identity, checked against finite differences in
-    test_derivative_kernels_are_derivatives_of_g). Series at 0.5, quadrature
-    at 0.995 (closer to 1 the derivative of the fixed-node rule degrades, e.g.
-    4e-7 relative at 1 - 1e-5, where G'' ~ (1 - |rho|)^{-1/2}: use A + B)."""
+    test_derivative_kernels_are_derivatives_of_g) and dG/dq1 equals central
+    differences. Series at 0.5; the rule at 0.995 and at shallow (c <= 0.2) and
+    deep (c ~ 10) dead zones with c1 != c2 up to |rho| = 1 - 1e-9."""
     point = lambda x: mr.modrelu_kernels(-0.5, jnp.array(Q1), jnp.array(Q2), x).g
     jaxpr = str(jax.make_jaxpr(jax.vmap(jax.vmap(point)))(jnp.full((2, 3), 0.995)))
     assert "cond[" in jaxpr  # without the rule vmap turns it into select_n
-    xs = jnp.array([0.5, 0.995])
-    slopes = jax.jit(jax.vmap(jax.grad(point)))(xs)
-    for x, slope in zip(np.asarray(xs), np.asarray(slopes)):
-        k = _library(-0.5, x)
-        assert abs(slope - (k["a"] + k["b"])) <= 1e-9 * (k["a"] + k["b"]), (x, slope)
+    # b = -1, so c = 1/sqrt(q)
+    cases = [(Q1 / 0.25, Q2 / 0.25, 0.5), (Q1 / 0.25, Q2 / 0.25, 0.995),
+             (1e4, 2.5e4, 0.99), (25.0, 60.0, 1 - 1e-9), (0.01, 0.013, 0.995)]
+    q1s, q2s, xs = (jnp.array(v) for v in zip(*cases))
+    g_of = lambda q1, q2, x: mr.modrelu_kernels(-1.0, q1, q2, x).g
+    slopes_q1, slopes_x = jax.jit(jax.vmap(jax.grad(g_of, argnums=(0, 2))))(q1s, q2s, xs)
+    for i, (q1, q2, x) in enumerate(cases):
+        h = 1e-6 * q1
+        k, plus, minus = (_library(-1.0, x, q, q2) for q in (q1, q1 + h, q1 - h))
+        assert abs(float(slopes_x[i]) - (k["a"] + k["b"])) <= 1e-9 * (k["a"] + k["b"]), (
+            q1, q2, x, slopes_x[i], k)
+        fd = (plus["g"] - minus["g"]) / (2 * h)
+        assert abs(float(slopes_q1[i]) - fd) <= 1e-6 * abs(fd), (q1, q2, x, slopes_q1[i], fd)
+
+
+# ------------------------------------------ hard cases of the near-1 rule
+_HARD_CASES = [(c1, c2, x) for c1, c2 in ((0.01, 0.0063), (0.2, 0.13), (10.0, 8.77))
+               for x in (0.985, 1 - 1e-12)] + [(0.2, 0.13, 1 - 1e-6)]  # c = -beta
+
+
+def test_near_one_rule_hard_cases_relative_to_value():
+    """Shallow dead zones (c <= 0.2), a deep one (c ~ 10, values ~ e^{-90}),
+    c1 != c2, |rho| from 0.985 to 1 - 1e-12: the near-1 rule itself (every entry
+    forced through it) and the library (series/rule switch) against the scipy
+    Bessel double integral, relative to the value itself."""
+    cases = _HARD_CASES
+    c1s, c2s, xs = (jnp.array(v) for v in zip(*cases))
+    rule = jax.jit(mr.modrelu_quadrature)(c1s, c2s, xs)
+    for i, (c1, c2, x) in enumerate(cases):
+        library = _library(-1.0, x, 1 / c1 ** 2, 1 / c2 ** 2)
+        for k, kind in enumerate(KINDS):
+            ref = _bessel_reference(kind, -c1, -c2, x)
+            for got in (float(rule[k][i]), library[kind]):
+                assert abs(got - ref) <= 1e-10 * ref, (c1, c2, x, kind, got, ref)
+
