@@ -83,8 +83,12 @@ def rotation_slope(f, q, eps=1e-3, radial_kinks=()):
 def pre_activation_q_star(f, W_var, b_var, radial_kinks=(), q_max=50.0):
     """Least fixed point of `q -> W_var E|f|^2(q) + b_var` (pre-activation), by brentq
     after a scan for the first sign change."""
-    def h(q):
-        return W_var * variance(f, q, radial_kinks) + b_var - q
+    return _least_root(lambda q: W_var * variance(f, q, radial_kinks) + b_var - q, q_max)
+
+
+def _least_root(h, q_max):
+    """The first root of `h` where it crosses from above to below zero on a
+    geometric scan of (1e-4, q_max), refined by brentq."""
     grid = np.geomspace(1e-4, q_max, 80)
     values = [h(g) for g in grid]
     for lo, hi, v_lo, v_hi in zip(grid[:-1], grid[1:], values[:-1], values[1:]):
@@ -112,14 +116,7 @@ def chain_q_map(steps, W_var, b_var, q):
 def chain_q_star(steps, W_var, b_var, q_max=50.0):
     """Least fixed point of `chain_q_map` (brentq after a scan for the first
     sign change from above to below the diagonal)."""
-    def h(q):
-        return chain_q_map(steps, W_var, b_var, q)[0] - q
-    grid = np.geomspace(1e-4, q_max, 80)
-    values = [h(g) for g in grid]
-    for lo, hi, v_lo, v_hi in zip(grid[:-1], grid[1:], values[:-1], values[1:]):
-        if v_lo > 0 >= v_hi:
-            return scipy.optimize.brentq(h, lo, hi, xtol=1e-15, rtol=1e-14)
-    raise ValueError("no fixed point in the scanned range")
+    return _least_root(lambda q: chain_q_map(steps, W_var, b_var, q)[0] - q, q_max)
 
 
 def chain_multipliers(steps, W_var, b_var, q_star):
