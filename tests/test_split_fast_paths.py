@@ -13,6 +13,10 @@ from nt_complex.stax.activations.split import (Split, erf_kernel, erf_kernel_neg
                                                relu_kernel, relu_kernel_negated)
 
 
+LIFTS = [("relu", jax.nn.relu, relu_kernel, relu_kernel_negated),
+         ("erf", jax.scipy.special.erf, erf_kernel, erf_kernel_negated)]
+
+
 def _ulps(got, want):
     """Largest error in units of the last place; angles below 1e3 x the smallest
     normal number (XLA flushes subnormal ratios to zero) count absolutely."""
@@ -49,9 +53,7 @@ def test_arctan2_derivative_is_exact():
     assert jax.grad(arctan2)(0.0, 0.0) == 0.0  # finite where the angle is undefined
 
 
-@pytest.mark.parametrize("name, g, kernel, negated", [
-    ("relu", jax.nn.relu, relu_kernel, relu_kernel_negated),
-    ("erf", jax.scipy.special.erf, erf_kernel, erf_kernel_negated)])
+@pytest.mark.parametrize("name, g, kernel, negated", LIFTS)
 def test_negated_kernel_is_the_kernel_at_minus_c(name, g, kernel, negated):
     rng = np.random.default_rng(1)
     v1, v2 = rng.uniform(0.1, 3, 50), rng.uniform(0.1, 3, 50)
@@ -60,9 +62,7 @@ def test_negated_kernel_is_the_kernel_at_minus_c(name, g, kernel, negated):
     np.testing.assert_allclose(negated(c, T, D), kernel(v1, v2, -c), rtol=1e-12, atol=1e-14)
 
 
-@pytest.mark.parametrize("name, g, kernel, negated", [
-    ("relu", jax.nn.relu, relu_kernel, relu_kernel_negated),
-    ("erf", jax.scipy.special.erf, erf_kernel, erf_kernel_negated)])
+@pytest.mark.parametrize("name, g, kernel, negated", LIFTS)
 def test_circular_shortcut_equals_three_evaluations(name, g, kernel, negated):
     """A circular network (every pair circular) through `Split` with and without
     `negated`: every field of the output kernel agrees."""

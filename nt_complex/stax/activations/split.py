@@ -23,8 +23,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from nt_complex.special.trig import arctan2
 from nt_complex.gaussian import GaussianPair, Moments, safe_sqrt, split_covariances
+from nt_complex.special.trig import arctan2
 from nt_complex.stax.activations._elementwise import activation_layer
 from nt_complex.stax.activations.diagonal import diagonal_from_moments, with_diagonal
 
