@@ -6,7 +6,6 @@ from __future__ import annotations
 import numbers
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 
@@ -16,8 +15,11 @@ def is_concrete(x) -> bool:
 
 
 def check_finite(x, name: str) -> None:
-    """Raise if a concrete array holds NaN or inf (skipped under `jit`)."""
-    if is_concrete(x) and not bool(jnp.all(jnp.isfinite(x))):
+    """Raise if a concrete array holds NaN or inf (skipped under `jit`).
+
+    Checked in NumPy: inside a `jit` trace even a constant's `jnp` reduction is
+    a tracer (a closed-over `x1` would raise `TracerBoolConversionError`)."""
+    if is_concrete(x) and not np.all(np.isfinite(np.asarray(x))):
         raise ValueError(f"{name} contains NaN or inf values; inputs must be finite.")
 
 

@@ -71,6 +71,16 @@ def test_nan_check_is_skipped_under_jit_but_values_are_right():
     np.testing.assert_allclose(out, kernel_fn(X, None, "nngp"), rtol=1e-6)
 
 
+def test_constant_input_inside_jit_is_checked_not_traced():
+    """A NumPy `x1` closed over by a jitted function is concrete: checked for
+    NaN in NumPy (a `jnp` check would be a tracer there and fail to convert)."""
+    _, _, kernel_fn = stax.serial(stax.Dense(4), stax.CReLU())
+    out = jax.jit(lambda x2: kernel_fn(X, x2, "nngp"))(jnp.asarray(X))
+    np.testing.assert_allclose(out, kernel_fn(X, X, "nngp"), rtol=1e-6)
+    with pytest.raises(ValueError, match="x1 contains NaN"):
+        jax.jit(lambda x2: kernel_fn(np.full_like(X, np.nan), x2, "nngp"))(jnp.asarray(X))
+
+
 def test_infinite_diagonal_ntk_stays_inf_through_later_layers():
     """modReLU with b > 0 has an infinite diagonal NTK: reported as inf + 0j,
     never NaN, also after further Dense and activation layers."""
