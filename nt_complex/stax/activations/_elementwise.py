@@ -18,6 +18,7 @@ from neural_tangents import stax as nt_stax
 from nt_complex.gaussian import GaussianPair, Moments, ntk_of_activation
 from nt_complex.kernel import ComplexKernel
 from nt_complex.stax._layer import build_layer
+from nt_complex.stax.activations._row_blocks import map_row_blocks
 
 MomentsFn = Callable[[GaussianPair, bool], Moments]
 
@@ -96,14 +97,14 @@ def _close(a, b, scale) -> jnp.ndarray:
     return jnp.abs(a - b) <= SAME_POINT_ULPS * jnp.finfo(scale.dtype).eps * scale
 
 
-def _same_point_mask(pair12: GaussianPair, pair1: GaussianPair, x1_is_x2: bool):
+def _same_point_mask(pair12: GaussianPair, pair1: GaussianPair, rows: Optional[jnp.ndarray]):
     """Where an `nngp` entry pairs an `x1` point with itself: the batch
-    diagonal if `x2` is `x1`, else where `x2` holds a copy of it, i.e. where
-    the pair's variances and covariances agree with the `x1` point's own to
-    `SAME_POINT_ULPS`."""
-    if x1_is_x2:
-        n = pair12.cov.shape[0]
-        eye = jnp.eye(n, dtype=bool)
+    diagonal if `x2` is `x1` (`rows`: the entries' `x1` indices), else where
+    `x2` holds a copy of it, i.e. where the pair's variances and covariances
+    agree with the `x1` point's own to `SAME_POINT_ULPS`."""
+    if rows is not None:
+        n2 = pair12.cov.shape[1]
+        eye = rows[:, None] == jnp.arange(n2)[None, :]
         return eye.reshape(eye.shape + (1,) * (pair12.cov.ndim - 2))
     scale = jnp.sqrt(pair12.q1 * pair12.q2)
     same = (_close(pair12.q2, _with_x2_axis(pair1.q2), scale)
@@ -119,21 +120,20 @@ def _with_x2_axis(x):
     return jnp.expand_dims(x, 1)
 
 
-def _with_same_points(m12: Moments, m1: Moments, same, cov1_shape) -> Moments:
-    """The `cov1` moments of an `x1` point on the `nngp` entries that pair it
-    with itself (`same`), so that `kernel_fn(x, x)` equals `kernel_fn(x, None)`
-    and a test point that is also a training point gets the training point's
-    kernel. Without this, kernels with an infinite slope at `|rho| = 1`
-    (CReLU's arc-cosine, zReLU, modReLU) turn 1e-16 rounding differences
-    between the two paths (matrix product vs row norms, FMA fusion under
-    `jit`) into 1e-8 to 1e-4 errors."""
+def _with_same_points(m12: Moments, m1: Moments, same) -> Moments:
+    """The `cov1` moments `m1` of an `x1` point (broadcast to the `cov1`
+    shape) on the `nngp` entries that pair it with itself (`same`), so that
+    `kernel_fn(x, x)` equals `kernel_fn(x, None)` and a test point that is
+    also a training point gets the training point's kernel. Without this,
+    kernels with an infinite slope at `|rho| = 1` (CReLU's arc-cosine, zReLU,
+    modReLU) turn 1e-16 rounding differences between the two paths (matrix
+    product vs row norms, FMA fusion under `jit`) into 1e-8 to 1e-4 errors."""
     fields = {}
     for name, value, own in zip(Moments._fields, m12, m1):
         if value is None or own is None:
             fields[name] = value
             continue
-        own = _with_x2_axis(jnp.broadcast_to(own, cov1_shape))
-        fields[name] = jnp.where(same, _value_of_first(own, value), value)
+        fields[name] = jnp.where(same, _value_of_first(_with_x2_axis(own), value), value)
     return Moments(**fields)
 
 
@@ -185,20 +185,31 @@ def activation_layer(name: str, fn: Callable[[jnp.ndarray], jnp.ndarray],
                 f"Conv layer between two activations.")
         pair1, pair12, pair2 = _pairs(k)
         need_ntk = k.ntk is not None
-        x1_is_x2 = k.cov2 is None
         m1 = moments(pair1, need_ntk)
-        m12 = _with_same_points(moments(pair12, need_ntk), m1,
-                                _same_point_mask(pair12, pair1, x1_is_x2), k.cov1.shape)
+        m1_full = Moments(*(None if v is None else jnp.broadcast_to(v, k.cov1.shape)
+                            for v in m1))
+        n1 = k.nngp.shape[0]
+        rows = jnp.arange(n1) if k.cov2 is None else None
+
+        def entries(args):
+            pair12, pair1, m1_full, rows, ntk, pseudo_ntk = args
+            nngp = pair12.cov
+            m12 = _with_same_points(moments(pair12, need_ntk), m1_full,
+                                    _same_point_mask(pair12, pair1, rows))
+            if need_ntk:
+                ntk, pseudo_ntk = ntk_of_activation(m12, ntk, pseudo_ntk)
+                ntk = _full_like(ntk, nngp)
+                pseudo_ntk = _full_like(pseudo_ntk, nngp)
+            return (_full_like(m12.cov, nngp), _full_like(m12.pseudo, nngp),
+                    ntk, pseudo_ntk)
+
+        nngp, pseudo_nngp, ntk, pseudo_ntk = map_row_blocks(
+            entries, (pair12, pair1, m1_full, rows, k.ntk, k.pseudo_ntk),
+            n1, k.nngp.size // max(n1, 1))
         m2 = None if pair2 is None else moments(pair2, False)
-        ntk = pseudo_ntk = None
-        if need_ntk:
-            ntk, pseudo_ntk = ntk_of_activation(m12, k.ntk, k.pseudo_ntk)
-            ntk = _full_like(ntk, k.nngp)
-            pseudo_ntk = _full_like(pseudo_ntk, k.nngp)
-        pseudo_nngp = _full_like(m12.pseudo, k.nngp)
         circular_out = pseudo_nngp is None and (pseudo_ntk is None or not need_ntk)
         out = dict(
-            cov1=_full_like(m1.cov, k.cov1), nngp=_full_like(m12.cov, k.nngp),
+            cov1=_full_like(m1.cov, k.cov1), nngp=nngp,
             cov2=None if m2 is None else _full_like(m2.cov, k.cov2), ntk=ntk,
             is_gaussian=False, is_input=False)
         if circular_out:
