@@ -19,7 +19,7 @@ import jax
 import numpy as np
 from neural_tangents import stax as nt_stax
 
-from bench.timing import run_in_fresh_process, steady_time
+from bench.timing import interleaved_times, run_in_fresh_process
 from nt_complex import stax
 
 
@@ -56,11 +56,10 @@ def _core_table(quick: bool) -> str:
             "|---|---|---|---|---|---|---|"]
     for name, ours, theirs, x in cases:
         ours_fn = jax.jit(lambda x, f=ours[2]: f(x, None, ("nngp", "ntk")))
-        compile_ours, t_ours = steady_time(ours_fn, x)
         nt_realified = jax.jit(lambda x, f=theirs[2]: f(x, None, ("nngp", "ntk")))
-        compile_nt, t_realified = steady_time(nt_realified, _realified(x))
         nt_real = jax.jit(lambda x, f=theirs[2]: f(x, None, ("nngp", "ntk")))
-        _, t_real = steady_time(nt_real, np.real(x))
+        (compile_ours, t_ours), (compile_nt, t_realified), (_, t_real) = interleaved_times(
+            [(ours_fn, (x,)), (nt_realified, (_realified(x),)), (nt_real, (np.real(x),))])
         rows.append(f"| {name} | {t_ours:.4f} | {t_realified:.4f} | {t_real:.4f} | "
                     f"{t_ours / t_realified:.2f}x | {t_ours / t_real:.2f}x | "
                     f"{compile_ours:.2f} / {compile_nt:.2f} |")

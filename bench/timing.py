@@ -26,6 +26,26 @@ def steady_time(fn: Callable, *args, repeats: int = 5) -> tuple[float, float]:
     return first, best
 
 
+def interleaved_times(calls: list[tuple[Callable, tuple]], rounds: int = 15
+                      ) -> list[tuple[float, float]]:
+    """`steady_time` for several calls measured in turn, round after round:
+    (compile + first run, best steady time) of each. On a shared machine the
+    speed drifts by tens of percent over seconds; interleaving exposes every
+    call to the same drift, so their ratios stay meaningful."""
+    firsts = []
+    for fn, args in calls:
+        start = time.perf_counter()
+        jax.block_until_ready(fn(*args))
+        firsts.append(time.perf_counter() - start)
+    best = [float("inf")] * len(calls)
+    for _ in range(rounds):
+        for i, (fn, args) in enumerate(calls):
+            start = time.perf_counter()
+            jax.block_until_ready(fn(*args))
+            best[i] = min(best[i], time.perf_counter() - start)
+    return list(zip(firsts, best))
+
+
 def peak_rss_gb() -> float:
     """Peak resident memory of this process so far, in GB (Linux `ru_maxrss` is
     in kB; XLA's buffers are invisible to tracemalloc, not to this)."""
