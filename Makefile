@@ -7,7 +7,7 @@
 # tested by `make test-legacy`. Both lock files are installed with --no-deps, so pip
 # never resolves NT's TensorFlow requirement.
 PYTHON ?= python3
-PYTEST_ARGS := -q -p no:cacheprovider -n 2 --durations=15
+PYTEST_ARGS := -q -p no:cacheprovider -n 2 --dist loadgroup --durations=15
 export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONHASHSEED := 0
 

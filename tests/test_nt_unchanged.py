@@ -22,11 +22,14 @@ def table():
     return nt_reference_networks.compute_table()
 
 
+# The table takes ~35 s (NT's kernels, eager as stored): one worker computes it.
+@pytest.mark.xdist_group("nt_reference_table")
 def test_stored_table_covers_every_network(table):
     assert sorted(table) == sorted(k for k in TABLE.files if k != "jax_version")
     assert str(TABLE["jax_version"]) == "0.5.3"
 
 
+@pytest.mark.xdist_group("nt_reference_table")
 @pytest.mark.parametrize("name", sorted(nt_reference_networks.networks()))
 def test_nt_kernels_equal_the_legacy_stack(table, name):
     for key in (k for k in table if k.startswith(name + "_")):

@@ -33,6 +33,8 @@ def _inputs(seed):
 
 
 def _blocked_and_not(monkeypatch, kernel, entries_per_block):
+    """`kernel()` unblocked and with `entries_per_block`; `kernel` must build its
+    network anew (an activation compiles its rule once per layer and shape)."""
     monkeypatch.setattr(_row_blocks, "ENTRIES_PER_BLOCK", 10 ** 9)
     whole = kernel()
     monkeypatch.setattr(_row_blocks, "ENTRIES_PER_BLOCK", entries_per_block)
@@ -49,24 +51,34 @@ def _assert_equal_kernels(blocked, whole):
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-14 * scale, err_msg=field)
 
 
+def _dense_kernel_fn(act, w_pseudo):
+    return jax.jit(stax.serial(stax.Dense(16, 1.3, 0.2, W_pseudo=w_pseudo), act(),
+                               stax.Dense(1, 1.1, 0.1))[2])
+
+
 @pytest.mark.parametrize("name", sorted(ACTIVATIONS))
 def test_blocked_rows_equal_whole_kernel(monkeypatch, name):
+    """x2 given (same-point mask from the pairs' moments); 2 rows per block,
+    the last one padded."""
     act, w_pseudo = ACTIVATIONS[name]
-    kernel_fn = stax.serial(stax.Dense(16, 1.3, 0.2, W_pseudo=w_pseudo), act(),
-                            stax.Dense(1, 1.1, 0.1))[2]
     x1, x2 = _inputs(0)
-    kernel_fn = jax.jit(kernel_fn)
-    for second in (x2, None):
-        n2 = N1 if second is None else N2
-        blocked, whole = _blocked_and_not(  # 2 rows per block, the last one padded
-            monkeypatch, lambda: kernel_fn(x1, second), 2 * n2)
-        _assert_equal_kernels(blocked, whole)
+    blocked, whole = _blocked_and_not(
+        monkeypatch, lambda: _dense_kernel_fn(act, w_pseudo)(x1, x2), 2 * N2)
+    _assert_equal_kernels(blocked, whole)
+
+
+def test_blocked_rows_equal_whole_kernel_without_x2(monkeypatch):
+    """x2 = None: the same-point mask from each block's row numbers."""
+    x1, _ = _inputs(0)
+    blocked, whole = _blocked_and_not(
+        monkeypatch, lambda: _dense_kernel_fn(stax.CReLU, 0.5)(x1, None), 2 * N1)
+    _assert_equal_kernels(blocked, whole)
 
 
 def test_blocking_happens_only_above_the_block_size(monkeypatch):
-    kernel_fn = stax.serial(stax.Dense(4), stax.CReLU())[2]
     x1, x2 = _inputs(1)
     def jaxpr():
+        kernel_fn = stax.serial(stax.Dense(4), stax.CReLU())[2]
         return str(jax.make_jaxpr(lambda a, b: kernel_fn(a, b, "ntk"))(x1, x2))
     blocked, whole = _blocked_and_not(monkeypatch, jaxpr, 2 * N2)
     assert blocked.count("scan[") == whole.count("scan[") + 1
@@ -78,15 +90,17 @@ def test_conv_with_spatial_covariances_and_derivatives(monkeypatch):
     rng = np.random.default_rng(2)
     x1 = rng.normal(size=(N1, 3, 3, 2)) + 1j * rng.normal(size=(N1, 3, 3, 2))
     x2 = rng.normal(size=(N2, 3, 3, 2)) + 1j * rng.normal(size=(N2, 3, 3, 2))
-    kernel_fn = stax.serial(stax.Conv(8, (3, 3), padding="SAME", W_pseudo=0.5, b_std=0.1),
-                            stax.CReLU(), stax.Conv(8, (2, 2)), stax.GlobalAvgPool(),
-                            stax.Dense(1))[2]
+    def kernel_fn():
+        return stax.serial(stax.Conv(8, (3, 3), padding="SAME", W_pseudo=0.5, b_std=0.1),
+                           stax.CReLU(), stax.Conv(8, (2, 2)), stax.GlobalAvgPool(),
+                           stax.Dense(1))[2]
     entries_per_row = N2 * 3 ** 4  # (x2 point, 3 x 3 positions against 3 x 3)
     blocked, whole = _blocked_and_not(
-        monkeypatch, lambda: jax.jit(kernel_fn)(x1, x2), 3 * entries_per_row)
+        monkeypatch, lambda: jax.jit(kernel_fn())(x1, x2), 3 * entries_per_row)
     _assert_equal_kernels(blocked, whole)
 
     def grad():
-        return jax.jit(jax.grad(lambda b: jnp.sum(jnp.abs(kernel_fn(x1, b, "ntk")) ** 2)))(x2)
+        f = kernel_fn()
+        return jax.jit(jax.grad(lambda b: jnp.sum(jnp.abs(f(x1, b, "ntk")) ** 2)))(x2)
     blocked, whole = _blocked_and_not(monkeypatch, grad, 3 * entries_per_row)
     np.testing.assert_allclose(blocked, whole, rtol=0, atol=1e-13 * np.max(np.abs(whole)))

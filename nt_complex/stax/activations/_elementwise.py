@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Optional
 
+import jax
 import jax.numpy as jnp
 from jax import lax
 from neural_tangents import stax as nt_stax
@@ -183,6 +184,10 @@ def activation_layer(name: str, fn: Callable[[jnp.ndarray], jnp.ndarray],
                 f"{name} needs a Gaussian input kernel, but it follows a "
                 f"nonlinearity (or another non-Gaussian layer). Insert a Dense or "
                 f"Conv layer between two activations.")
+        return compiled_rule(k)
+
+    @jax.jit  # eager kernel_fn: one compilation per shape instead of one per op
+    def compiled_rule(k: ComplexKernel) -> ComplexKernel:
         pair1, pair12, pair2 = _pairs(k)
         need_ntk = k.ntk is not None
         m1 = moments(pair1, need_ntk)
