@@ -33,8 +33,8 @@ def _inputs(seed):
 
 
 def _blocked_and_not(monkeypatch, kernel, entries_per_block):
-    """`kernel()` unblocked and with `entries_per_block`; `kernel` must build its
-    network anew (an activation compiles its rule once per layer and shape)."""
+    """`kernel()` unblocked and with `entries_per_block`; `kernel` must jit
+    anew (a jitted function reuses its trace, blocked or not)."""
     monkeypatch.setattr(_row_blocks, "ENTRIES_PER_BLOCK", 10 ** 9)
     whole = kernel()
     monkeypatch.setattr(_row_blocks, "ENTRIES_PER_BLOCK", entries_per_block)

@@ -8,6 +8,7 @@ assembles the output `ComplexKernel` (NNGP, NTK and pseudo fields).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Optional
 
@@ -19,6 +20,7 @@ from neural_tangents import stax as nt_stax
 from nt_complex.gaussian import GaussianPair, Moments, ntk_of_activation
 from nt_complex.kernel import ComplexKernel
 from nt_complex.stax._layer import build_layer
+from nt_complex.stax.activations import _row_blocks
 from nt_complex.stax.activations._row_blocks import map_row_blocks
 
 MomentsFn = Callable[[GaussianPair, bool], Moments]
@@ -152,6 +154,58 @@ def _full_like(value: Optional[jnp.ndarray], shape_like: jnp.ndarray):
     return jnp.broadcast_to(value, jnp.shape(shape_like))
 
 
+@functools.partial(jax.jit, static_argnums=(0, 1))
+def _kernel_of_activation(moments: MomentsFn, entries_per_block: int,
+                          k: ComplexKernel) -> ComplexKernel:
+    """The output kernel of the activation with rule `moments`, compiled once per
+    `moments`, block size and input shape: an eager `kernel_fn` then pays one
+    compilation per activation instead of one per array operation, and layers
+    sharing a `moments` function (every `CReLU()`, every `ModReLU(b)` with one
+    `b`) share it. Inlined under an outer `jit`."""
+    pair1, pair12, pair2 = _pairs(k)
+    need_ntk = k.ntk is not None
+    m1 = moments(pair1, need_ntk)
+    m1_full = Moments(*(None if v is None else jnp.broadcast_to(v, k.cov1.shape)
+                        for v in m1))
+    n1 = k.nngp.shape[0]
+    rows = jnp.arange(n1) if k.cov2 is None else None
+
+    def entries(args):
+        pair12, pair1, m1_full, rows, ntk, pseudo_ntk = args
+        nngp = pair12.cov
+        m12 = _with_same_points(moments(pair12, need_ntk), m1_full,
+                                _same_point_mask(pair12, pair1, rows))
+        if need_ntk:
+            ntk, pseudo_ntk = ntk_of_activation(m12, ntk, pseudo_ntk)
+            ntk = _full_like(ntk, nngp)
+            pseudo_ntk = _full_like(pseudo_ntk, nngp)
+        return (_full_like(m12.cov, nngp), _full_like(m12.pseudo, nngp),
+                ntk, pseudo_ntk)
+
+    nngp, pseudo_nngp, ntk, pseudo_ntk = map_row_blocks(
+        entries, (pair12, pair1, m1_full, rows, k.ntk, k.pseudo_ntk),
+        n1, k.nngp.size // max(n1, 1), entries_per_block)
+    m2 = None if pair2 is None else moments(pair2, False)
+    circular_out = pseudo_nngp is None and (pseudo_ntk is None or not need_ntk)
+    out = dict(
+        cov1=_full_like(m1.cov, k.cov1), nngp=nngp,
+        cov2=None if m2 is None else _full_like(m2.cov, k.cov2), ntk=ntk,
+        is_gaussian=False, is_input=False)
+    if circular_out:
+        out.update(pseudo_nngp=None, pseudo_ntk=None, pseudo_cov1=None,
+                   pseudo_cov2=None)
+    else:
+        zeros = jnp.zeros((), jnp.result_type(out["nngp"], jnp.complex64))
+        def or_zero(x, like):
+            return jnp.broadcast_to(zeros if x is None else x, jnp.shape(like))
+        out.update(
+            pseudo_nngp=or_zero(pseudo_nngp, k.nngp),
+            pseudo_ntk=or_zero(pseudo_ntk, k.nngp) if need_ntk else None,
+            pseudo_cov1=or_zero(m1.pseudo, k.cov1),
+            pseudo_cov2=None if m2 is None else or_zero(m2.pseudo, k.cov2))
+    return k.replace(**out)
+
+
 def activation_layer(name: str, fn: Callable[[jnp.ndarray], jnp.ndarray],
                      moments: MomentsFn):
     """Build `(init_fn, apply_fn, kernel_fn)` for the pointwise activation `fn`.
@@ -184,51 +238,6 @@ def activation_layer(name: str, fn: Callable[[jnp.ndarray], jnp.ndarray],
                 f"{name} needs a Gaussian input kernel, but it follows a "
                 f"nonlinearity (or another non-Gaussian layer). Insert a Dense or "
                 f"Conv layer between two activations.")
-        return compiled_rule(k)
-
-    @jax.jit  # eager kernel_fn: one compilation per shape instead of one per op
-    def compiled_rule(k: ComplexKernel) -> ComplexKernel:
-        pair1, pair12, pair2 = _pairs(k)
-        need_ntk = k.ntk is not None
-        m1 = moments(pair1, need_ntk)
-        m1_full = Moments(*(None if v is None else jnp.broadcast_to(v, k.cov1.shape)
-                            for v in m1))
-        n1 = k.nngp.shape[0]
-        rows = jnp.arange(n1) if k.cov2 is None else None
-
-        def entries(args):
-            pair12, pair1, m1_full, rows, ntk, pseudo_ntk = args
-            nngp = pair12.cov
-            m12 = _with_same_points(moments(pair12, need_ntk), m1_full,
-                                    _same_point_mask(pair12, pair1, rows))
-            if need_ntk:
-                ntk, pseudo_ntk = ntk_of_activation(m12, ntk, pseudo_ntk)
-                ntk = _full_like(ntk, nngp)
-                pseudo_ntk = _full_like(pseudo_ntk, nngp)
-            return (_full_like(m12.cov, nngp), _full_like(m12.pseudo, nngp),
-                    ntk, pseudo_ntk)
-
-        nngp, pseudo_nngp, ntk, pseudo_ntk = map_row_blocks(
-            entries, (pair12, pair1, m1_full, rows, k.ntk, k.pseudo_ntk),
-            n1, k.nngp.size // max(n1, 1))
-        m2 = None if pair2 is None else moments(pair2, False)
-        circular_out = pseudo_nngp is None and (pseudo_ntk is None or not need_ntk)
-        out = dict(
-            cov1=_full_like(m1.cov, k.cov1), nngp=nngp,
-            cov2=None if m2 is None else _full_like(m2.cov, k.cov2), ntk=ntk,
-            is_gaussian=False, is_input=False)
-        if circular_out:
-            out.update(pseudo_nngp=None, pseudo_ntk=None, pseudo_cov1=None,
-                       pseudo_cov2=None)
-        else:
-            zeros = jnp.zeros((), jnp.result_type(out["nngp"], jnp.complex64))
-            def or_zero(x, like):
-                return jnp.broadcast_to(zeros if x is None else x, jnp.shape(like))
-            out.update(
-                pseudo_nngp=or_zero(pseudo_nngp, k.nngp),
-                pseudo_ntk=or_zero(pseudo_ntk, k.nngp) if need_ntk else None,
-                pseudo_cov1=or_zero(m1.pseudo, k.cov1),
-                pseudo_cov2=None if m2 is None else or_zero(m2.pseudo, k.cov2))
-        return k.replace(**out)
+        return _kernel_of_activation(moments, _row_blocks.ENTRIES_PER_BLOCK, k)
 
     return build_layer(name, init_fn, apply_fn, rule)

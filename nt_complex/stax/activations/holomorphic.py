@@ -9,6 +9,8 @@ For holomorphic `f`, `f_zb = 0`, so only `k_zz` (the kernel of `f'`) and
 
 from __future__ import annotations
 
+import functools
+
 import math
 from collections.abc import Sequence
 
@@ -93,7 +95,12 @@ def _exp_family(name: str, fn, g, dg, g_at_0: float, dg_at_0: float):
     exp(ab K12 + (P11 + conj P22)/2)` (a, b = +-1): `K_f = e^{(P11 + conj P22)/2}
     g(K12)` and `P_f = e^{(P11 + P22)/2} g(P12)`, where `g` is `f` itself; the
     kernels of `f'` use `dg`. Circular input: `P_f = f(0)^2 = g(0)`."""
+    moments = _exp_family_moments(g, dg, g_at_0, dg_at_0)
+    return with_diagonal(activation_layer(name, fn, moments), diagonal_from_moments(moments))
 
+
+@functools.lru_cache(maxsize=None)  # one rule (and compilation) per function
+def _exp_family_moments(g, dg, g_at_0: float, dg_at_0: float):
     def constant(value: float):
         return None if value == 0 else jnp.asarray(value)
 
@@ -109,8 +116,7 @@ def _exp_family(name: str, fn, g, dg, g_at_0: float, dg_at_0: float):
         if not derivatives:
             return Moments(cov=cov, pseudo=pseudo)
         return Moments(cov=cov, pseudo=pseudo, k_zz=dcov, l_zz=dpseudo)
-
-    return with_diagonal(activation_layer(name, fn, moments), diagonal_from_moments(moments))
+    return moments
 
 
 def _complex(fn):

@@ -12,6 +12,8 @@ quadrature; <= 1e-10 relative to the diagonal, see `docs/modrelu.md`).
 
 from __future__ import annotations
 
+import functools
+
 import math
 
 import jax
@@ -44,6 +46,7 @@ def _complex_times(phase: jnp.ndarray, value: jnp.ndarray) -> jnp.ndarray:
     return jnp.where(finite, product, value.astype(product.dtype))
 
 
+@functools.lru_cache(maxsize=None)  # one rule (and compilation) per b
 def _modrelu_moments(b: float):
     def moments(pair: GaussianPair, derivatives: bool) -> Moments:
         require_circular(pair, "ModReLU", "Use circular weights and biases (the default) "

@@ -16,6 +16,7 @@ kernel at `-c` follows from the one at `c` (`negated`): for `g = a x + even`
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Optional
 
@@ -98,6 +99,7 @@ def erf_kernel_negated(c, T, D):
     return -T, D
 
 
+@functools.lru_cache(maxsize=None)  # one rule (and compilation) per kernel pair
 def _split_moments(real_kernel: RealKernel, negated: Optional[NegatedKernel]):
     def moments(pair: GaussianPair, derivatives: bool) -> Moments:
         s = split_covariances(pair)
