@@ -15,12 +15,12 @@ from nt_complex.stax.activations.numerical import ElementwiseNumerical
 
 N1, N2, D = 7, 5, 6
 FIELDS = ("nngp", "ntk", "pseudo_nngp", "pseudo_ntk")
-# name: (activation, W_pseudo of the first layer; 0 for circular-only rules)
+# name: (activation, W_pseudo of the first layer; 0 for circular-only rules).
+# ModReLU(b < 0) shares ModReLU(0.5)'s rule and output layout (and compiles 10x longer).
 ACTIVATIONS = {
     "CReLU": (stax.CReLU, 0.5), "SplitErf": (stax.SplitErf, 0.5),
     "Exp": (stax.Exp, 0.5), "Cardioid": (stax.Cardioid, 0.),
-    "ZReLU": (stax.ZReLU, 0.), "ModReLU(-0.5)": (lambda: stax.ModReLU(-0.5), 0.),
-    "ModReLU(0.5)": (lambda: stax.ModReLU(0.5), 0.),
+    "ZReLU": (stax.ZReLU, 0.), "ModReLU(0.5)": (lambda: stax.ModReLU(0.5), 0.),
     "Numerical": (lambda: ElementwiseNumerical(jnp.sin, deg=12, smooth=True), 0.3),
 }
 
@@ -84,12 +84,13 @@ def test_blocking_happens_only_above_the_block_size(monkeypatch):
     assert blocked.count("scan[") == whole.count("scan[") + 1
 
 
-def test_conv_with_spatial_covariances_and_derivatives(monkeypatch):
+def test_conv_with_spatial_covariances(monkeypatch):
     """Non-circular Conv network keeping the full spatial covariance (global
-    average pooling), jitted, and its gradient in x2."""
+    average pooling), jitted."""
     rng = np.random.default_rng(2)
     x1 = rng.normal(size=(N1, 3, 3, 2)) + 1j * rng.normal(size=(N1, 3, 3, 2))
     x2 = rng.normal(size=(N2, 3, 3, 2)) + 1j * rng.normal(size=(N2, 3, 3, 2))
+
     def kernel_fn():
         return stax.serial(stax.Conv(8, (3, 3), padding="SAME", W_pseudo=0.5, b_std=0.1),
                            stax.CReLU(), stax.Conv(8, (2, 2)), stax.GlobalAvgPool(),
@@ -99,8 +100,13 @@ def test_conv_with_spatial_covariances_and_derivatives(monkeypatch):
         monkeypatch, lambda: jax.jit(kernel_fn())(x1, x2), 3 * entries_per_row)
     _assert_equal_kernels(blocked, whole)
 
+
+def test_gradient_in_x2_through_blocks(monkeypatch):
+    x1, x2 = _inputs(3)
+
     def grad():
-        f = kernel_fn()
+        f = stax.serial(stax.Dense(16, 1.3, 0.2, W_pseudo=0.5), stax.CReLU(),
+                        stax.Dense(1, 1.1, 0.1))[2]
         return jax.jit(jax.grad(lambda b: jnp.sum(jnp.abs(f(x1, b, "ntk")) ** 2)))(x2)
-    blocked, whole = _blocked_and_not(monkeypatch, grad, 3 * entries_per_row)
+    blocked, whole = _blocked_and_not(monkeypatch, grad, 2 * N2)
     np.testing.assert_allclose(blocked, whole, rtol=0, atol=1e-13 * np.max(np.abs(whole)))
