@@ -15,21 +15,13 @@ import jax
 
 def steady_time(fn: Callable, *args, repeats: int = 5) -> tuple[float, float]:
     """(compile + first run seconds, best steady-state seconds) of `fn(*args)`."""
-    start = time.perf_counter()
-    jax.block_until_ready(fn(*args))
-    first = time.perf_counter() - start
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        jax.block_until_ready(fn(*args))
-        best = min(best, time.perf_counter() - start)
-    return first, best
+    return interleaved_times([(fn, args)], rounds=repeats)[0]
 
 
 def interleaved_times(calls: list[tuple[Callable, tuple]], rounds: int = 15
                       ) -> list[tuple[float, float]]:
-    """`steady_time` for several calls measured in turn, round after round:
-    (compile + first run, best steady time) of each. On a shared machine the
+    """(compile + first run seconds, best steady-state seconds) of each call,
+    the calls measured in turn, round after round. On a shared machine the
     speed drifts by tens of percent over seconds; interleaving exposes every
     call to the same drift, so their ratios stay meaningful."""
     firsts = []

@@ -28,7 +28,7 @@ CReLU network N = 512: 37 ms unblocked, 24 ms at 8192 to 65536 entries."""
 
 
 def map_row_blocks(fn: Callable[[Any], Any], args: Any, n_rows: int,
-                   entries_per_row: int, entries_per_block: int = ENTRIES_PER_BLOCK) -> Any:
+                   entries_per_row: int, entries_per_block: int) -> Any:
     """`fn(args)` computed block by block along the first axis.
 
     Leaves of `args` whose first axis has length `n_rows` are split into blocks
@@ -69,4 +69,3 @@ def map_row_blocks(fn: Callable[[Any], Any], args: Any, n_rows: int,
     out = jax.lax.map(one_block, [blocks(leaves[i]) for i in row_leaves])
     return jax.tree_util.tree_map(
         lambda y: y.reshape((padded,) + y.shape[2:])[:n_rows], out)
-

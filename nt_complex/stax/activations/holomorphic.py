@@ -10,7 +10,6 @@ For holomorphic `f`, `f_zb = 0`, so only `k_zz` (the kernel of `f'`) and
 from __future__ import annotations
 
 import functools
-
 import math
 from collections.abc import Sequence
 

@@ -13,7 +13,6 @@ quadrature; <= 1e-10 relative to the diagonal, see `docs/modrelu.md`).
 from __future__ import annotations
 
 import functools
-
 import math
 
 import jax
