@@ -22,6 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from nt_complex import _nt
+from nt_complex._dtypes import complex_dtype
 from nt_complex._validation import check_finite
 
 __all__ = ["ComplexKernel", "input_kernel", "gram", "FIELDS",
@@ -116,7 +117,7 @@ class ComplexKernel(_nt.Kernel):
         if value is None and name.startswith("pseudo_") and self.is_circular:
             twin = getattr(self, name[len("pseudo_"):])
             if twin is not None:
-                value = jnp.zeros(twin.shape, jnp.result_type(twin.dtype, jnp.complex64))
+                value = jnp.zeros(twin.shape, complex_dtype(twin.dtype))
         return value
 
     def hermitian_part(self) -> _nt.Kernel:

@@ -24,6 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from nt_complex import _nt
+from nt_complex._dtypes import complex_dtype
 from nt_complex.kernel import ComplexKernel
 from nt_complex.stax._layer import is_complex_layer
 
@@ -94,7 +95,7 @@ def pair_kernel(spec: BlockSpec, q: jnp.ndarray, k12: jnp.ndarray | None):
         diagonal_spatial=bool(shape), shape1=(n, *shape, 1), shape2=(n, *shape, 1),
         batch_axis=0, channel_axis=len(shape) + 1, mask1=None, mask2=None)
     if spec.is_complex:
-        cplx = jnp.result_type(nngp, jnp.complex64)
+        cplx = complex_dtype(nngp)
         fields.update(nngp=nngp.astype(cplx), cov1=cov1.astype(cplx))
         return ComplexKernel(**fields)
     return _nt.Kernel(**fields)

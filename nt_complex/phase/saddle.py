@@ -11,6 +11,8 @@ finite attracting `q*` (status NO_FIXED_POINT).
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -57,10 +59,15 @@ def saddle_node_line(block: Block, q_pre) -> tuple[np.ndarray, np.ndarray]:
     p = jnp.asarray(np.asarray(q_pre, float))
     if p.ndim != 1 or not bool(jnp.all(p > 0)):
         raise ValueError(f"q_pre must be a 1-D array of positive variances; got {q_pre!r}.")
-    rule = parts.segments[0].rule
-    variance = jax.vmap(lambda x: rule(x).variance)
-    slope = jax.vmap(jax.grad(lambda x: rule(x).variance))
-    W = 1.0 / slope(p)
-    b = p - W * variance(p)
+    W, b = _line(parts.segments[0].rule, p)
     keep = np.asarray((b >= 0) & (W > 0))
     return np.asarray(W)[keep], np.asarray(b)[keep]
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _line(rule, p: jnp.ndarray) -> tuple[jnp.ndarray, jnp.ndarray]:
+    """`W = 1/V'(p)`, `b = p - W V(p)` (compiled once per rule; eager evaluation
+    of the moments' loops cost seconds)."""
+    variance, slope = jax.vmap(jax.value_and_grad(lambda x: rule(x).variance))(p)
+    W = 1.0 / slope
+    return W, p - W * variance

@@ -18,6 +18,7 @@ from typing import NamedTuple
 
 import jax.numpy as jnp
 
+from nt_complex._dtypes import complex_dtype
 from nt_complex.phase.conv import multiplier
 from nt_complex.phase.fixed_point import fixed_point
 from nt_complex.phase.maps import BlockSpec, pair_map, variance_map
@@ -83,7 +84,7 @@ def _maps(spec: BlockSpec, W_std, b_std):
         return (k_out / q_out).reshape(-1)
 
     def multipliers(q):
-        on_diagonal = q.astype(jnp.result_type(q, jnp.complex64) if spec.is_complex
+        on_diagonal = q.astype(complex_dtype(q) if spec.is_complex
                                else q.dtype)
         chi_par = multiplier(lambda k: k12_map(q, k), on_diagonal, 1.0)
         chi_phase = (multiplier(lambda k: k12_map(q, k), on_diagonal, 1j)
@@ -101,7 +102,7 @@ def _correlation_and_chi(spec: BlockSpec, maps, q, tol, max_iter, correlation=Tr
     n = spec.n_positions
     chi_par, chi_phase = multipliers(q)
     if not correlation:
-        dtype = jnp.result_type(q, jnp.complex64) if spec.is_complex else q.dtype
+        dtype = complex_dtype(q) if spec.is_complex else q.dtype
         return jnp.full(n, jnp.nan, dtype), jnp.array(True), chi_par, chi_phase
     if spec.is_complex:
         def c_state_map(s):

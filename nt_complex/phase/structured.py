@@ -41,6 +41,7 @@ from typing import NamedTuple, Optional
 import jax
 import jax.numpy as jnp
 
+from nt_complex._dtypes import complex_dtype
 from nt_complex.phase.conv import spectral_radius
 from nt_complex.phase.maps import BlockSpec, pair_kernel
 from nt_complex.stax._layer import is_complex_layer
@@ -210,7 +211,7 @@ def structured_maps(spec: BlockSpec, parts: StructuredBlock) -> StructuredMaps:
 
     def coupling(linear: tuple, q: jnp.ndarray, direction: complex, part) -> jnp.ndarray:
         """`J[out, in]`: the linear layers' derivative of `K12` (real coefficients)."""
-        k12 = q.astype(jnp.result_type(q, jnp.complex64))
+        k12 = q.astype(complex_dtype(q))
 
         def pre_cov(k):
             out = _through(linear, pair_kernel(spec, q.reshape(shape), k.reshape(shape)))

@@ -38,6 +38,8 @@ from typing import Optional
 
 import jax.numpy as jnp
 
+from nt_complex._dtypes import complex_dtype
+
 
 MODES = ("circular", "realified", "real")
 
@@ -85,7 +87,7 @@ class Space:
         if self.mode == "real":
             return jnp.real(y)
         if self.mode == "circular":
-            return y.astype(jnp.result_type(y.dtype, jnp.complex64))
+            return y.astype(complex_dtype(y.dtype))
         return jnp.concatenate([y.real, y.imag], axis=-2)
 
     def complex_vector(self, v: jnp.ndarray) -> jnp.ndarray:

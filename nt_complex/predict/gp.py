@@ -8,6 +8,7 @@ from typing import Any, Callable, NamedTuple, Optional, Union
 import jax.numpy as jnp
 import numpy as np
 
+from nt_complex._dtypes import complex_dtype
 from nt_complex._validation import is_concrete
 from nt_complex.predict import _inputs
 from nt_complex.predict._space import Space
@@ -160,7 +161,7 @@ def _train_set(y_train, with_cov: bool, pseudo, kernel, g) -> Any:
         _check_real_targets(y_train, f"gp_inference[{g}]")
         mean = jnp.real(y_train)
     else:
-        mean = y_train.astype(jnp.result_type(y_train.dtype, jnp.complex64))
+        mean = y_train.astype(complex_dtype(y_train.dtype))
     if not with_cov:
         return mean
     zeros = jnp.zeros((y_train.shape[0],) * 2, mean.dtype)

@@ -23,10 +23,11 @@ from jax import lax, random
 from neural_tangents import stax as nt_stax
 
 from nt_complex import _nt
+from nt_complex._dtypes import complex_dtype
 from nt_complex._validation import check_choice, check_pseudo_ratio, check_std
+from nt_complex.empirical.probe import LinearStructure, probed_layer
 from nt_complex.gaussian import times
 from nt_complex.kernel import ComplexKernel
-from nt_complex.empirical.probe import LinearStructure, probed_layer
 from nt_complex.stax._layer import complex_layer
 
 __all__ = ["Dense", "Conv", "AvgPool", "GlobalAvgPool", "Flatten", "Identity",
@@ -117,7 +118,7 @@ def _linear_kernel(k: ComplexKernel, linear_map: Callable, W_std: float,
 
         def constant(like, value):
             return None if like is None else jnp.full(
-                jnp.shape(like), value, jnp.result_type(like, jnp.complex64))
+                jnp.shape(like), value, complex_dtype(like))
 
         pseudo_nngp = constant(nngp, b_pseudo_shift)
         pseudo_ntk = None

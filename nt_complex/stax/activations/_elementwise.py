@@ -17,6 +17,7 @@ import jax.numpy as jnp
 from jax import lax
 from neural_tangents import stax as nt_stax
 
+from nt_complex._dtypes import complex_dtype
 from nt_complex.gaussian import GaussianPair, Moments, ntk_of_activation
 from nt_complex.kernel import ComplexKernel
 from nt_complex.stax._layer import build_layer
@@ -195,7 +196,7 @@ def _kernel_of_activation(moments: MomentsFn, entries_per_block: int,
         out.update(pseudo_nngp=None, pseudo_ntk=None, pseudo_cov1=None,
                    pseudo_cov2=None)
     else:
-        zeros = jnp.zeros((), jnp.result_type(out["nngp"], jnp.complex64))
+        zeros = jnp.zeros((), complex_dtype(out["nngp"]))
         def or_zero(x, like):
             return jnp.broadcast_to(zeros if x is None else x, jnp.shape(like))
         out.update(

@@ -32,6 +32,7 @@ import jax.numpy as jnp
 import numpy as np
 from scipy import special as sps
 
+from nt_complex._dtypes import complex_dtype
 from nt_complex.gaussian import GaussianPair, Moments, require_circular, safe_sqrt
 from nt_complex.stax.activations._elementwise import activation_layer
 from nt_complex.stax.activations.diagonal import diagonal_from_moments, with_diagonal
@@ -129,7 +130,7 @@ def cardioid(z: jnp.ndarray) -> jnp.ndarray:
       [0.5j, (2+0j)]
     """
     z = jnp.asarray(z)
-    z = z.astype(jnp.result_type(z.dtype, jnp.complex64))
+    z = z.astype(complex_dtype(z.dtype))
     r = jnp.abs(z)
     positive = r > 0
     cos_arg = jnp.where(positive, jnp.real(z) / jnp.where(positive, r, 1), 0)
@@ -141,7 +142,7 @@ def _polar_correlation(pair: GaussianPair):
     (1 where `rho = 0` or a variance vanishes)."""
     scale = safe_sqrt(jnp.real(pair.q1) * jnp.real(pair.q2))
     cov = jnp.asarray(pair.cov)
-    cov = cov.astype(jnp.promote_types(cov.dtype, jnp.complex64))
+    cov = cov.astype(complex_dtype(cov))
     rho = cov / jnp.where(scale > 0, scale, 1)
     r_raw = jnp.abs(rho)
     e = jnp.where(r_raw > 0, rho / jnp.where(r_raw > 0, r_raw, 1), 1)

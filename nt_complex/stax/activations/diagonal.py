@@ -23,6 +23,7 @@ from typing import NamedTuple, Optional
 
 import jax.numpy as jnp
 
+from nt_complex._dtypes import complex_dtype
 from nt_complex.gaussian import GaussianPair, Moments
 
 __all__ = ["DiagonalMoments", "DiagonalRule", "with_diagonal", "diagonal_rule",
@@ -85,7 +86,7 @@ def diagonal_from_moments(moments: Callable[[GaussianPair, bool], Moments]) -> D
     """
     def rule(q: jnp.ndarray) -> DiagonalMoments:
         q = jnp.asarray(q, float)
-        m = moments(GaussianPair(q, q, q.astype(jnp.result_type(q, jnp.complex64))), True)
+        m = moments(GaussianPair(q, q, q.astype(complex_dtype(q))), True)
         zero = jnp.zeros_like(q)
         a = zero if m.k_zz is None else jnp.real(m.k_zz) + zero
         b = zero if m.k_bb is None else jnp.real(m.k_bb) + zero

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 import jax.numpy as jnp
 import numpy as np
 
+from nt_complex._dtypes import complex_dtype
 from nt_complex.gaussian import GaussianPair, Moments
 from nt_complex.stax.activations._elementwise import activation_layer
 from nt_complex.stax.activations.diagonal import diagonal_from_moments, with_diagonal
@@ -75,7 +76,7 @@ def Polynomial(coef: Sequence[complex]):
     powers = np.arange(len(coef))
 
     def fn(z):
-        z = z.astype(jnp.result_type(z.dtype, jnp.complex64))
+        z = z.astype(complex_dtype(z.dtype))
         return sum(c * z ** int(n) for n, c in zip(powers, coef) if c != 0) + 0 * z
 
     def moments(pair: GaussianPair, derivatives: bool) -> Moments:
@@ -119,7 +120,7 @@ def _exp_family_moments(g, dg, g_at_0: float, dg_at_0: float):
 
 
 def _complex(fn):
-    return lambda z: fn(z.astype(jnp.result_type(z.dtype, jnp.complex64)))
+    return lambda z: fn(z.astype(complex_dtype(z.dtype)))
 
 
 def Exp():

@@ -42,6 +42,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from nt_complex._dtypes import complex_dtype
 from nt_complex.gaussian import GaussianPair, Moments, split_covariances
 from nt_complex.stax.activations._elementwise import activation_layer
 from nt_complex.stax.activations.diagonal import DiagonalMoments, with_diagonal
@@ -153,7 +154,7 @@ def _numerical_diagonal(fn, deg: int):
     def rule(q: jnp.ndarray) -> DiagonalMoments:
         q = jnp.asarray(q, float)
         z = jnp.sqrt(q)[..., None] * unit
-        f, f_z, f_zb = _values_and_derivatives(fn, z.astype(jnp.result_type(z, jnp.complex64)))
+        f, f_z, f_zb = _values_and_derivatives(fn, z.astype(complex_dtype(z)))
         def mean(v):
             return jnp.abs(v) ** 2 @ weights
         a, b = mean(f_z), mean(f_zb)
@@ -177,7 +178,7 @@ def _numerical_moments(fn, deg: int, max_block_elements: int):
         xi = np.concatenate([nodes, np.zeros((pad, 4))]).reshape(n_blocks, block, 4)
         wt = np.concatenate([weights, np.zeros(pad)]).reshape(n_blocks, block)
         flat_L = [[jnp.reshape(L[i][j], (-1, 1)) for j in range(4)] for i in range(4)]
-        dtype = jnp.result_type(flat_L[0][0].dtype, jnp.complex64)
+        dtype = complex_dtype(flat_L[0][0].dtype)
 
         def point(xi_b, i_re, i_im):
             re = sum(flat_L[i_re][k] * xi_b[None, :, k] for k in range(i_re + 1))
@@ -252,7 +253,7 @@ def ElementwiseNumerical(fn: Callable[[jnp.ndarray], jnp.ndarray], deg: int = 12
 
     def apply(z):
         z = jnp.asarray(z)
-        return fn(z.astype(jnp.result_type(z.dtype, jnp.complex64)))
+        return fn(z.astype(complex_dtype(z.dtype)))
 
     return with_diagonal(
         activation_layer(name, apply, _numerical_moments(fn, deg, max_block_elements)),

@@ -18,6 +18,7 @@ import math
 import jax
 import jax.numpy as jnp
 
+from nt_complex._dtypes import complex_dtype
 from nt_complex.gaussian import GaussianPair, Moments, require_circular
 from nt_complex.special.modrelu import modrelu_kernels
 from nt_complex.stax.activations._elementwise import activation_layer
@@ -29,7 +30,7 @@ __all__ = ["ModReLU"]
 
 def _modrelu_fn(b: float):
     def fn(z):
-        z = z.astype(jnp.result_type(z.dtype, jnp.complex64))
+        z = z.astype(complex_dtype(z.dtype))
         r = jnp.abs(z)
         positive = r > 0
         scale = jax.nn.relu(r + b) / jnp.where(positive, r, 1)
@@ -56,7 +57,7 @@ def _modrelu_moments(b: float):
         norm = jnp.sqrt(q1 * q2)
         rho_abs = jnp.where(norm > 0, abs_cov / jnp.where(norm > 0, norm, 1), 0)
         k = modrelu_kernels(b, q1, q2, rho_abs, derivatives)
-        dtype = jnp.result_type(cov, jnp.complex64)
+        dtype = complex_dtype(cov)
         phase = jnp.where(abs_cov > 0, cov / jnp.where(abs_cov > 0, abs_cov, 1), 1
                           ).astype(dtype)
         out = Moments(cov=phase * (norm * k.g))

@@ -37,10 +37,11 @@ from __future__ import annotations
 import jax.numpy as jnp
 import numpy as np
 
+from nt_complex._dtypes import complex_dtype
 from nt_complex.gaussian import GaussianPair, Moments, require_circular
 from nt_complex.stax.activations._elementwise import activation_layer
-from nt_complex.stax.activations.diagonal import DiagonalMoments, with_diagonal
 from nt_complex.stax.activations.cardioid import _polar_correlation
+from nt_complex.stax.activations.diagonal import DiagonalMoments, with_diagonal
 
 __all__ = ["ZReLU", "zrelu", "zrelu_kernels"]
 
@@ -62,7 +63,7 @@ def zrelu(z: jnp.ndarray) -> jnp.ndarray:
       [(1+1j), 0j, 0j]
     """
     z = jnp.asarray(z)
-    z = z.astype(jnp.result_type(z.dtype, jnp.complex64))
+    z = z.astype(complex_dtype(z.dtype))
     inside = (jnp.real(z) > 0) & (jnp.imag(z) > 0)
     return jnp.where(inside, z, 0)
 
@@ -145,7 +146,7 @@ def zrelu_kernels(rho: jnp.ndarray):
       (0.25, 0.25)
     """
     rho = jnp.asarray(rho)
-    rho = rho.astype(jnp.result_type(rho.dtype, jnp.complex64))
+    rho = rho.astype(complex_dtype(rho.dtype))
     r = jnp.clip(jnp.abs(rho), 0, 1)
     phi = jnp.angle(rho)
     quad = _integrals(r, phi)
