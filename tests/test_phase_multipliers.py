@@ -272,25 +272,79 @@ def test_chain_formula_against_the_block_c_map():
 
 
 def test_chain_dispatch():
-    """`split_block` returns the structured form for chains (segments, trailing
-    layers) and None for blocks that must use the generic path."""
-    from nt_complex.phase.structured import check_activation_inputs, split_block
+    """`split_block` returns the steps of chains (activations, linear layers) and
+    residual blocks, None for other layers; `check_activation_inputs` rejects
+    blocks whose activations would not receive a circular Gaussian kernel
+    (so they use the generic path)."""
+    from nt_complex.phase.structured import (ActivationStep, ResidualStep,
+                                             check_activation_inputs, split_block)
     from nt_complex.phase.maps import BlockSpec
     for name, (block, steps, _) in CHAINS.items():
         parts = split_block(block(1.0, 0.1))
-        n_act = sum(step != _LIN for step in steps)
-        assert parts is not None and len(parts.segments) == n_act, name
-        assert len(parts.trailing) == int(steps[-1] == _LIN), name
+        kinds = [isinstance(step, ActivationStep) for step in parts.steps]
+        assert kinds == [step != _LIN for step in steps], name
     d, c = cstax.Dense(4), cstax.CReLU()
-    assert split_block(cstax.serial(d, c, c)) is None                      # two in a row
-    assert split_block(cstax.serial(c, d, c)) is None                      # no trailing layers
+    residual = split_block(cstax.serial(d, cstax.FanOut(2),
+                                        cstax.parallel(cstax.serial(d, c), cstax.Identity()),
+                                        cstax.FanInSum()))
+    assert isinstance(residual.steps[1], ResidualStep)
+    assert [len(branch) for branch in residual.steps[1].branches] == [2, 1]
     assert split_block(cstax.serial(d, c, cstax.Softmax(), d, c)) is None  # not linear
+    assert split_block(cstax.serial(d, cstax.FanOut(2), cstax.parallel(c, d),
+                                    cstax.FanInConcat())) is None          # FanInConcat
     from neural_tangents import stax as nt_stax
     assert split_block(nt_stax.serial(nt_stax.Dense(4), nt_stax.Relu())) is None  # NT's
-    # a non-circular Dense between activations keeps CReLU's pseudo-covariance
     spec = BlockSpec(lambda w, b: d, (), True, False)
-    with pytest.raises(ValueError, match="circular Gaussian"):
-        check_activation_inputs(spec, cstax.serial(d, c, cstax.Dense(4, W_pseudo=0.5), c))
+    for bad in (cstax.serial(d, c, c),                                 # two in a row
+                cstax.serial(c, d, c),                                 # reads its own output
+                cstax.serial(d, c, cstax.Dense(4, W_pseudo=0.5), c)):  # pseudo kept
+        with pytest.raises(ValueError, match="circular Gaussian"):
+            check_activation_inputs(spec, bad)
+
+
+# name -> (activation factory, numpy f, radial kinks, jumps, (W_var, b_var) points)
+RESIDUAL = {
+    "ModReLU(-0.5)": (lambda: cstax.ModReLU(-0.5), _modrelu(-0.5), (0.5,), False,
+                      [(0.3, 0.1), (0.4, 0.3), (0.45, 0.05)]),
+    "ZReLU": (cstax.ZReLU, CASES["ZReLU"][1], (), True, [(0.3, 0.1), (0.4, 0.3), (0.6, 0.05)]),
+    "ModReLU(0.5)": (lambda: cstax.ModReLU(0.5), _modrelu(0.5), (), True,
+                     [(0.3, 0.1), (0.35, 0.3), (0.4, 0.05)]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(RESIDUAL))
+def test_residual_q_star_and_multipliers(name):
+    """`Dense -> FanOut(2) -> parallel(f, Identity) -> FanInSum`: the output
+    variance is `E|f|^2(p) + p` with `p = W_var q + b_var` (FanInSum adds the
+    branches' kernels), so the pre-activation fixed point solves
+    `W_var (E|f|^2(p) + p) + b_var = p`, and a perturbation grows by
+    `W_var (slope of f + 1)`: chi_par = `W_var (E|f_z|^2 + E|f_zb|^2 + 1)` (inf
+    if f jumps), chi_phase = `W_var (E|f_z|^2 - E|f_zb|^2 + 1)` (rotated-copy
+    slope for a jump). The generic path (autodiff through the block's
+    kernel_fn at c = 1) gave q* = NaN for zReLU and NO_FIXED_POINT for
+    modReLU(0.5) here, and chi_1 = W_var for modReLU(-0.5) when evaluated
+    eagerly. References from tests/phase_quadrature.py (plain numpy f)."""
+    act, f, kinks, jumps, points = RESIDUAL[name]
+
+    def block(w, b):
+        return cstax.serial(cstax.Dense(64, w, b), cstax.FanOut(2),
+                            cstax.parallel(act(), cstax.Identity()), cstax.FanInSum())
+
+    W = np.array([[p[0]] for p in points])
+    B = np.array([[p[1]] for p in points])
+    pd = phase_diagram(block, W, B, correlation=False)
+    assert pd.status.ravel().tolist() == [Status.OK] * len(points)
+    for i, (w, b) in enumerate(points):
+        p = pq._least_root(lambda x: w * (pq.variance(f, x, kinks) + x) + b - x, 50.0)
+        v, a, bb = pq.diagonal_moments(f, p, kinks)
+        np.testing.assert_allclose(pd.q_star.ravel()[i], v + p, rtol=RTOL, err_msg=f"q* {w, b}")
+        if jumps:
+            assert pd.chi_1.ravel()[i] == np.inf
+            phase_ref = w * (pq.rotation_slope(f, p, radial_kinks=kinks) + 1)
+        else:
+            np.testing.assert_allclose(pd.chi_1.ravel()[i], w * (a + bb + 1), rtol=RTOL)
+            phase_ref = w * (a - bb + 1)
+        np.testing.assert_allclose(pd.chi_phase.ravel()[i], phase_ref, rtol=RTOL)
 
 
 def test_chain_conv_matches_generic_path():

@@ -18,20 +18,18 @@ import jax.numpy as jnp
 import numpy as np
 
 from nt_complex.phase.maps import Block, BlockSpec, pair_kernel
-from nt_complex.phase.structured import split_block
+from nt_complex.phase.structured import ActivationStep, LinearStep, split_block
 
 __all__ = ["saddle_node_line"]
 
 
-def _is_plain_dense(block: Block, linear: tuple) -> bool:
-    """The linear part (built with `W_std = 1.3, b_std = 0.2`) maps
+def _is_plain_dense(block: Block, layer: tuple) -> bool:
+    """The linear layer (built with `W_std = 1.3, b_std = 0.2`) maps
     `q -> 1.69 q + 0.04` (checked at two points)."""
     spec = BlockSpec(block, (), True, False)
 
     def variance(q: float) -> float:
-        kernel = pair_kernel(spec, jnp.array(q), None)
-        for sub in linear:
-            kernel = sub[2](kernel)
+        kernel = layer[2](pair_kernel(spec, jnp.array(q), None))
         return float(jnp.real(kernel.nngp[0, 0]))
 
     return np.allclose([variance(1.0), variance(2.0)], [1.69 + 0.04, 3.38 + 0.04], rtol=1e-6)
@@ -52,14 +50,16 @@ def saddle_node_line(block: Block, q_pre) -> tuple[np.ndarray, np.ndarray]:
       (1.766, 0.375)
     """
     parts = split_block(block(1.3, 0.2))
-    single = parts is not None and len(parts.segments) == 1 and not parts.trailing
-    if not single or not _is_plain_dense(block, parts.segments[0].linear):
+    steps = () if parts is None else parts.steps
+    single = (len(steps) == 2 and isinstance(steps[0], LinearStep)
+              and isinstance(steps[1], ActivationStep))
+    if not single or not _is_plain_dense(block, steps[0].layer):
         raise ValueError("saddle_node_line needs block(W_std, b_std) = serial(Dense(..., "
                          "W_std, b_std), activation) with an nt_complex activation.")
     p = jnp.asarray(np.asarray(q_pre, float))
     if p.ndim != 1 or not bool(jnp.all(p > 0)):
         raise ValueError(f"q_pre must be a 1-D array of positive variances; got {q_pre!r}.")
-    W, b = _line(parts.segments[0].rule, p)
+    W, b = _line(steps[1].rule, p)
     keep = np.asarray((b >= 0) & (W > 0))
     return np.asarray(W)[keep], np.asarray(b)[keep]
 

@@ -1,42 +1,46 @@
-"""Blocks made of linear layers and activations that report their diagonal
-moments (`nt_complex.stax.activations.diagonal`): exact q-maps and multipliers.
+"""Blocks made of linear layers, activations that report their diagonal
+moments (`nt_complex.stax.activations.diagonal`) and residual branches: exact
+q-maps and multipliers.
 
-A *structured* block is `serial(L_1, A_1, L_2, A_2, ..., L_k, A_k, T)`: `k >= 1`
-segments, each a group `L_i` of our circular linear layers (`Dense`, `Conv`,
-`AvgPool`, `Identity`) followed by one activation `A_i` with a diagonal rule,
-then optional trailing linear layers `T`. Every `L_i` is non-empty except
-possibly `L_1` when `T` is not (then `A_1` reads the previous block's `T`).
+A *structured* block is `serial(...)` of steps, each
+* a circular linear layer (`Dense`, `Conv`, `AvgPool`, `Identity`; exact and
+  linear in the kernel),
+* an activation with a diagonal rule, or
+* a residual step `FanOut(n) -> parallel(branch_1, ..., branch_n) -> FanInSum()`
+  whose branches are again such step sequences,
+such that every activation receives a circular Gaussian kernel, also when the
+block is repeated (an activation at the start reads the previous block's
+output).
 
 For them the q-map and the multipliers at `c = 1` need no kernel evaluation of
-the activations. The block's variance `q` (its *output*, i.e. after `T`, or
-after `A_k` when there is no `T`) maps as: `q_pre_i = L_i(q_i)` (the linear
-layers, exact and linear in the kernel), `q_{i+1} = E|f_i|^2(q_pre_i)` (the
-rule), the output `T(q_{k+1})`. At `c = 1` a perturbation `dK` of segment i's
-input becomes `J_i dK` through `L_i` (a jvp; `J_i` is a positions x positions
-matrix with real coefficients, the identity for an empty group), then
-`par_i Re + i phase_i Im` through `A_i`, each slope at that segment's own
-pre-activation variance `q_pre_i` along the fixed point. So
+the activations. The variance `q` (the block's *output*, after its last step)
+maps step by step: a linear layer by its own kernel rule, an activation by its
+rule's `E|f|^2`, a residual step to the sum of its branches' outputs (as
+`FanInSum` sums their kernels). At `c = 1` a perturbation `dK` of the input
+becomes `J dK` through a linear layer (a jvp; `J` is a positions x positions
+matrix with real coefficients), `par Re + i phase Im` through an activation
+(the diagonal matrix `D(s)` of its slopes at its own input variance along the
+fixed point), and the sum of the branches' maps through a residual step. So for
+a chain `chi_par = rho(J_T D(par_k) J_k ... D(par_1) J_1)` and
+`chi_phase = rho(J_T D(phase_k) ... D(phase_1) J_1)`, `rho` the spectral
+radius; for a Dense block `chi_par = prod_i W_var_i (E|f_z|^2 + E|f_zb|^2)_i`,
+for `Dense -> FanOut(2) -> parallel(f, Identity) -> FanInSum` it is
+`W_var (E|f_z|^2 + E|f_zb|^2 + 1)`. An infinite slope (an activation that
+jumps) joined to the output by a path of nonzero couplings makes chi `+inf`;
+one met only by exactly-zero couplings contributes nothing (never
+`0 * inf = NaN`). Autodiff never touches an activation's same-point branch,
+whose `|rho|`-derivative it cannot see (a jump's is infinite).
 
-    chi_par   = rho(J_T D(par_k) J_k ... D(par_1) J_1),
-    chi_phase = rho(J_T D(phase_k) J_k ... D(phase_1) J_1),
-
-`rho` the spectral radius, `D(s)` the diagonal matrix of the slopes over
-positions; for a Dense block `chi_par = prod_i W_var_i (E|f_z|^2 + E|f_zb|^2)_i`.
-An infinite slope (an activation that jumps) coupled to the output by a path of
-nonzero entries makes chi `+inf`; one met only by exactly-zero couplings
-contributes nothing (never `0 * inf = NaN`). Autodiff never touches an
-activation's same-point branch, whose `|rho|`-derivative it cannot see.
-
-Any other block (a layer that is not one of the linear layers above, an
-activation without a diagonal rule, two activations in a row, an activation
-whose input is not a circular Gaussian kernel, NT's real layers) uses the
-generic path in `nt_complex.phase.solve`.
+Any other block (another layer type, `FanInConcat`, an activation without a
+diagonal rule, two activations in a row, an activation whose input is not a
+circular Gaussian kernel, NT's real layers) uses the generic path in
+`nt_complex.phase.solve`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import NamedTuple, Optional
+from typing import NamedTuple, Optional, Union
 
 import jax
 import jax.numpy as jnp
@@ -46,75 +50,125 @@ from nt_complex.phase.conv import spectral_radius
 from nt_complex.phase.maps import BlockSpec, pair_kernel
 from nt_complex.stax._layer import is_complex_layer
 from nt_complex.stax.activations.diagonal import DiagonalMoments, DiagonalRule, diagonal_rule
-from nt_complex.stax.combinators import serial_layers
+from nt_complex.stax.combinators import parallel_layers, serial_layers
 
-__all__ = ["Segment", "StructuredBlock", "split_block", "check_activation_inputs",
-           "structured_maps"]
+__all__ = ["LinearStep", "ActivationStep", "ResidualStep", "StructuredBlock", "split_block",
+           "check_activation_inputs", "structured_maps"]
 
 #: Our layers that act linearly on the kernel (Hermitian part from Hermitian part).
 _LINEAR_LAYERS = frozenset({"Dense", "Conv", "AvgPool", "Identity"})
 _PROBE_C = 0.3
 
 
-class Segment(NamedTuple):
-    """`linear`: the linear layers before the activation; `rule`: its diagonal rule."""
+class LinearStep(NamedTuple):
+    """A circular linear layer."""
 
-    linear: tuple
+    layer: tuple
+
+
+class ActivationStep(NamedTuple):
+    """An activation layer and its diagonal rule."""
+
+    layer: tuple
     rule: DiagonalRule
 
 
-class StructuredBlock(NamedTuple):
-    """`segments`: `(linear..., activation)` groups; `trailing`: linear layers after
-    the last activation (may be empty)."""
+class ResidualStep(NamedTuple):
+    """`FanOut(n) -> parallel(branches) -> FanInSum()`; each branch a step tuple."""
 
-    segments: tuple[Segment, ...]
-    trailing: tuple
+    fan_out: tuple
+    branches: tuple
+    fan_in: tuple
+
+
+Step = Union[LinearStep, ActivationStep, ResidualStep]
+
+
+class StructuredBlock(NamedTuple):
+    """The block's steps, in order."""
+
+    steps: tuple
+
+
+def _name(layer: tuple) -> Optional[str]:
+    return getattr(layer[2], "__name__", None) if is_complex_layer(layer) else None
 
 
 def _is_linear(layer: tuple) -> bool:
-    return (is_complex_layer(layer) and diagonal_rule(layer) is None
-            and getattr(layer[2], "__name__", None) in _LINEAR_LAYERS)
+    return diagonal_rule(layer) is None and _name(layer) in _LINEAR_LAYERS
+
+
+def _steps(layers: tuple) -> Optional[tuple]:
+    steps, i = [], 0
+    while i < len(layers):
+        sub = layers[i]
+        rule = diagonal_rule(sub)
+        if rule is not None:
+            steps.append(ActivationStep(sub, rule))
+        elif _is_linear(sub):
+            steps.append(LinearStep(sub))
+        elif (_name(sub) == "FanOut" and i + 2 < len(layers)
+              and parallel_layers(layers[i + 1]) is not None
+              and _name(layers[i + 2]) == "FanInSum"):
+            branches = tuple(_steps(serial_layers(b)) for b in parallel_layers(layers[i + 1]))
+            if any(branch is None for branch in branches):
+                return None
+            steps.append(ResidualStep(sub, branches, layers[i + 2]))
+            i += 2
+        else:
+            return None
+        i += 1
+    return tuple(steps)
+
+
+def _activations(steps: tuple) -> int:
+    return sum(1 if isinstance(s, ActivationStep) else
+               sum(_activations(b) for b in s.branches) if isinstance(s, ResidualStep) else 0
+               for s in steps)
 
 
 def split_block(layer: tuple) -> Optional[StructuredBlock]:
-    """`StructuredBlock` if `layer` is `serial(L_1, A_1, ..., L_k, A_k, T)` (see
-    the module doc: linear groups `L_i`, non-empty except `L_1` when `T` is
-    not; activations `A_i` with a diagonal rule), else None.
+    """The block's steps (see the module doc) if it is built from our linear
+    layers, activations with a diagonal rule and residual steps, with at least
+    one activation; else None. Whether every activation then receives a circular
+    Gaussian kernel is checked by `check_activation_inputs`.
 
     Example:
       >>> from nt_complex import stax
       >>> parts = split_block(stax.serial(stax.Dense(4), stax.CReLU(),
       ...                                 stax.Dense(4), stax.ModReLU(-0.5)))
-      >>> len(parts.segments), parts.trailing
-      (2, ())
-      >>> split_block(stax.serial(stax.Dense(4), stax.CReLU(), stax.CReLU())) is None
+      >>> [type(step).__name__ for step in parts.steps]
+      ['LinearStep', 'ActivationStep', 'LinearStep', 'ActivationStep']
+      >>> residual = stax.serial(stax.Dense(4), stax.FanOut(2),
+      ...                        stax.parallel(stax.ZReLU(), stax.Identity()), stax.FanInSum())
+      >>> type(split_block(residual).steps[1]).__name__
+      'ResidualStep'
+      >>> split_block(stax.serial(stax.Dense(4), stax.Softmax())) is None
       True
     """
-    segments, linear = [], []
-    for sub in serial_layers(layer):
-        rule = diagonal_rule(sub)
-        if rule is not None:
-            if segments and not linear:  # two activations in a row: not Gaussian
-                return None
-            segments.append(Segment(tuple(linear), rule))
-            linear = []
-        elif _is_linear(sub):
-            linear.append(sub)
-        else:
-            return None
-    trailing = tuple(linear)
-    if not segments or (not segments[0].linear and not trailing):
+    steps = _steps(serial_layers(layer))
+    if steps is None or _activations(steps) == 0:
         return None
-    return StructuredBlock(tuple(segments), trailing)
+    return StructuredBlock(steps)
+
+
+def _walk(steps: tuple, kernel, where: str):
+    for step in steps:
+        if isinstance(step, ResidualStep):
+            kernel = step.fan_in[2]([_walk(branch, kernel, where) for branch in step.branches])
+            continue
+        if isinstance(step, ActivationStep) and not (kernel.is_gaussian and kernel.is_circular):
+            raise ValueError(f"an activation's input kernel is not a circular Gaussian one{where}.")
+        kernel = step.layer[2](kernel)
+    return kernel
 
 
 def check_activation_inputs(spec: BlockSpec, layer: tuple) -> None:
-    """Raise ValueError unless, through the block's own `kernel_fn` layers, every
-    activation receives a circular Gaussian kernel (the structured maps assume
-    it): the linear layers after an activation must remove any pseudo-covariance
-    it produced, and a block starting with an activation must end with layers
-    that output a circular Gaussian kernel. Both are static facts of the
-    kernels (a `None` pseudo field is exactly zero), so the layers are only
+    """Raise ValueError unless `layer` is a structured block (`split_block`)
+    in which, through the block's own layers, every activation receives a
+    circular Gaussian kernel, also in the block's second repetition (an
+    activation at its start reads its own output). Both are static facts of
+    the kernels (a `None` pseudo field is exactly zero), so the layers are only
     traced (`jax.eval_shape`), never evaluated.
 
     Example:
@@ -130,31 +184,24 @@ def check_activation_inputs(spec: BlockSpec, layer: tuple) -> None:
       ...     print(str(error).splitlines()[0])
       an activation's input kernel is not a circular Gaussian one.
     """
-    layers = serial_layers(layer)
+    parts = split_block(layer)
+    if parts is None:
+        raise ValueError("not a structured block (see nt_complex.phase.structured).")
 
     def walk():
         ones = jnp.ones(spec.spatial_shape)
-        kernel = pair_kernel(spec, ones, _PROBE_C * ones)
-        for sub in layers:
-            if diagonal_rule(sub) is not None and not (kernel.is_gaussian
-                                                       and kernel.is_circular):
-                raise ValueError("an activation's input kernel is not a circular Gaussian one.")
-            kernel = sub[2](kernel)
-        if diagonal_rule(layers[0]) is not None and not (kernel.is_gaussian
-                                                         and kernel.is_circular):
-            raise ValueError("the block starts with an activation but does not output a "
-                             "circular Gaussian kernel.")
-        return kernel.nngp
+        once = _walk(parts.steps, pair_kernel(spec, ones, _PROBE_C * ones), "")
+        return _walk(parts.steps, once, " when the block is repeated (its first "
+                     "activation reads the block's own output)").nngp
 
     jax.eval_shape(walk)
 
 
-def _through(linear: tuple, kernel):
-    for sub in linear:
-        kernel = sub[2](kernel)
+def _through(layer: tuple, kernel):
+    kernel = layer[2](kernel)
     if not kernel.is_gaussian or not kernel.is_circular:
-        raise ValueError("the layers before the activation must give a circular Gaussian "
-                         "kernel (linear layers with W_pseudo = b_pseudo = 0).")
+        raise ValueError("a linear layer of the block does not give a circular Gaussian "
+                         "kernel (linear layers need W_pseudo = b_pseudo = 0).")
     return kernel
 
 
@@ -163,6 +210,17 @@ class StructuredMaps(NamedTuple):
 
     q_map: Callable
     multipliers: Callable
+
+
+class _Linearisation(NamedTuple):
+    """The map of a real (or phase) perturbation from the block input to the
+    current step: `finite` with infinite slopes left out; `reach[out, in]`:
+    joined by a path of nonzero entries; `infinite`: by such a path through an
+    infinite slope."""
+
+    finite: jnp.ndarray
+    reach: jnp.ndarray
+    infinite: jnp.ndarray
 
 
 def _boolean_product(a: jnp.ndarray, b: jnp.ndarray) -> jnp.ndarray:
@@ -189,64 +247,81 @@ def structured_maps(spec: BlockSpec, parts: StructuredBlock) -> StructuredMaps:
       >>> maps = structured_maps(spec, split_block(twice(2.0 ** 0.5, 0.0)))
       >>> [round(float(x), 12) for x in maps.multipliers(jnp.ones(1))]  # squared
       [1.0, 0.25]
+      >>> skip = lambda w, b: stax.serial(stax.Dense(1, w, b), stax.FanOut(2),
+      ...                                 stax.parallel(stax.CReLU(), stax.Identity()),
+      ...                                 stax.FanInSum())
+      >>> maps = structured_maps(spec, split_block(skip(0.5 ** 0.5, 0.0)))
+      >>> [round(float(x), 12) for x in maps.multipliers(jnp.ones(1))]  # W (1/2 + 1), W (1/4 + 1)
+      [0.75, 0.625]
     """
     shape = spec.spatial_shape
     n = spec.n_positions
 
-    def linear_variance(linear: tuple, q: jnp.ndarray) -> jnp.ndarray:
-        kernel = _through(linear, pair_kernel(spec, q.reshape(shape), None))
+    def variance_after(layer: tuple, q: jnp.ndarray) -> jnp.ndarray:
+        kernel = _through(layer, pair_kernel(spec, q.reshape(shape), None))
         return jnp.real(kernel.nngp[0, 0]).reshape(-1)
 
-    def forward(q: jnp.ndarray):
-        """Per segment `(input variance, its moments)`, and the block's output variance."""
-        stages = []
-        for segment in parts.segments:
-            moments = segment.rule(linear_variance(segment.linear, q))
-            stages.append((q, moments))
-            q = moments.variance
-        return stages, linear_variance(parts.trailing, q)
-
-    def q_map(q):
-        return forward(q.reshape(-1))[1]
-
-    def coupling(linear: tuple, q: jnp.ndarray, direction: complex, part) -> jnp.ndarray:
-        """`J[out, in]`: the linear layers' derivative of `K12` (real coefficients)."""
+    def coupling(layer: tuple, q: jnp.ndarray, direction: complex, part) -> jnp.ndarray:
+        """`J[out, in]`: the layer's derivative of `K12` (real coefficients)."""
         k12 = q.astype(complex_dtype(q))
 
-        def pre_cov(k):
-            out = _through(linear, pair_kernel(spec, q.reshape(shape), k.reshape(shape)))
+        def out_cov(k):
+            out = _through(layer, pair_kernel(spec, q.reshape(shape), k.reshape(shape)))
             return out.nngp[0, 1].reshape(-1)
 
         basis = jnp.eye(n, dtype=k12.dtype) * direction
-        tangents = jax.vmap(lambda t: jax.jvp(pre_cov, (k12,), (t,))[1])(basis)
+        tangents = jax.vmap(lambda t: jax.jvp(out_cov, (k12,), (t,))[1])(basis)
         return part(tangents).T
 
-    def chi(stages, q_out_in, direction: complex,
+    def q_through(steps: tuple, q: jnp.ndarray) -> jnp.ndarray:
+        for step in steps:
+            if isinstance(step, LinearStep):
+                q = variance_after(step.layer, q)
+            elif isinstance(step, ActivationStep):
+                q = step.rule(q).variance
+            else:
+                q = sum(q_through(branch, q) for branch in step.branches)
+        return q
+
+    def linearise(steps: tuple, q: jnp.ndarray, state: _Linearisation, direction: complex,
+                  slope_of: Callable[[DiagonalMoments], jnp.ndarray], part):
+        for step in steps:
+            if isinstance(step, LinearStep):
+                jac = coupling(step.layer, q, direction, part)
+                nonzero = jac != 0
+                state = _Linearisation(jac @ state.finite, _boolean_product(nonzero, state.reach),
+                                       _boolean_product(nonzero, state.infinite))
+                q = variance_after(step.layer, q)
+            elif isinstance(step, ActivationStep):
+                moments = step.rule(q)
+                slope = slope_of(moments)[:, None]
+                linked = slope != 0
+                jumps = jnp.isinf(slope) & linked
+                state = _Linearisation(
+                    jnp.where(linked & ~jumps, slope, 0.0) * state.finite,
+                    linked & state.reach, (linked & state.infinite) | (jumps & state.reach))
+                q = moments.variance
+            else:
+                outs = [linearise(branch, q, state, direction, slope_of, part)
+                        for branch in step.branches]
+                q = sum(out[0] for out in outs)
+                state = _Linearisation(sum(out[1].finite for out in outs),
+                                       jnp.any(jnp.stack([out[1].reach for out in outs]), 0),
+                                       jnp.any(jnp.stack([out[1].infinite for out in outs]), 0))
+        return q, state
+
+    def chi(q: jnp.ndarray, direction: complex,
             slope_of: Callable[[DiagonalMoments], jnp.ndarray], part) -> jnp.ndarray:
-        # `finite`: the product with infinite entries left out; `reach`: which
-        # (out, in) pairs are joined by a path of nonzero entries; `infinite`:
-        # joined by such a path through at least one infinite entry.
-        finite = jnp.eye(n)
-        reach = jnp.eye(n, dtype=bool)
-        infinite = jnp.zeros((n, n), dtype=bool)
-        for segment, (q_in, moments) in zip(parts.segments, stages):
-            jac = coupling(segment.linear, q_in, direction, part)
-            slope = slope_of(moments)[:, None]
-            linked = (jac != 0) & (slope != 0)
-            is_inf = jnp.isinf(slope) & linked
-            step = jnp.where(linked & ~is_inf, slope * jac, 0.0)
-            infinite = _boolean_product(linked, infinite) | _boolean_product(is_inf, reach)
-            reach = _boolean_product(linked, reach)
-            finite = step @ finite
-        jac = coupling(parts.trailing, q_out_in, direction, part)
-        infinite = _boolean_product(jac != 0, infinite)
-        radius = spectral_radius(jac @ finite)
-        return jnp.where(jnp.any(infinite), jnp.inf, radius)
+        start = _Linearisation(jnp.eye(n), jnp.eye(n, dtype=bool), jnp.zeros((n, n), dtype=bool))
+        _, state = linearise(parts.steps, q, start, direction, slope_of, part)
+        return jnp.where(jnp.any(state.infinite), jnp.inf, spectral_radius(state.finite))
+
+    def q_map(q):
+        return q_through(parts.steps, q.reshape(-1))
 
     def multipliers(q):
-        stages, _ = forward(q.reshape(-1))
-        q_last = stages[-1][1].variance
-        return (chi(stages, q_last, 1.0, lambda m: m.par, jnp.real),
-                chi(stages, q_last, 1j, lambda m: m.phase, jnp.imag))
+        q = q.reshape(-1)
+        return (chi(q, 1.0, lambda m: m.par, jnp.real),
+                chi(q, 1j, lambda m: m.phase, jnp.imag))
 
     return StructuredMaps(q_map, multipliers)

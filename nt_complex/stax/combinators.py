@@ -8,6 +8,8 @@ would drop the pseudo fields. A layer from `nt.stax` placed in our `serial` or
 
 from __future__ import annotations
 
+from typing import Optional
+
 import jax.numpy as jnp
 from neural_tangents import stax as nt_stax
 
@@ -15,10 +17,13 @@ from nt_complex.kernel import PSEUDO_OF, ComplexKernel
 from nt_complex.empirical.probe import is_probeable, mark_probeable
 from nt_complex.stax._layer import Layer, complex_layer, guard_foreign, wrap_kernel_fn
 
-__all__ = ["serial", "serial_layers", "parallel", "FanOut", "FanInSum", "FanInConcat"]
+__all__ = ["serial", "serial_layers", "parallel", "parallel_layers", "FanOut", "FanInSum",
+           "FanInConcat"]
 
-#: Attribute of a `serial` kernel_fn holding its layers.
+#: Attributes of a `serial` and a `parallel` kernel_fn holding their layers
+#: (read by nt_complex.phase).
 SERIAL_LAYERS = "_nt_complex_serial_layers"
+PARALLEL_LAYERS = "_nt_complex_parallel_layers"
 
 
 def _mark_if_all_ours(apply_fn, layers):
@@ -44,7 +49,7 @@ def serial(*layers: Layer) -> Layer:
         raise ValueError("serial needs at least one layer.")
     init_fn, apply_fn, kernel_any = nt_stax.serial(*map(guard_foreign, layers))
     kernel_fn = wrap_kernel_fn(kernel_any)
-    setattr(kernel_fn, SERIAL_LAYERS, tuple(layers))  # read by nt_complex.phase
+    setattr(kernel_fn, SERIAL_LAYERS, tuple(layers))
     return init_fn, _mark_if_all_ours(apply_fn, layers), kernel_fn
 
 
@@ -73,7 +78,22 @@ def parallel(*layers: Layer) -> Layer:
       ...     stax.FanInConcat())
     """
     init_fn, apply_fn, kernel_any = nt_stax.parallel(*map(guard_foreign, layers))
-    return init_fn, _mark_if_all_ours(apply_fn, layers), wrap_kernel_fn(kernel_any)
+    kernel_fn = wrap_kernel_fn(kernel_any)
+    setattr(kernel_fn, PARALLEL_LAYERS, tuple(layers))
+    return init_fn, _mark_if_all_ours(apply_fn, layers), kernel_fn
+
+
+def parallel_layers(layer: Layer) -> Optional[tuple[Layer, ...]]:
+    """The branches of a `parallel` layer, None for any other layer.
+
+    Example:
+      >>> from nt_complex import stax
+      >>> len(parallel_layers(stax.parallel(stax.Dense(4), stax.Identity())))
+      2
+      >>> parallel_layers(stax.Dense(4)) is None
+      True
+    """
+    return getattr(layer[2], PARALLEL_LAYERS, None)
 
 
 def FanOut(num: int) -> Layer:
