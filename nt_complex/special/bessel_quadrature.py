@@ -107,37 +107,37 @@ def _quadrature_flat(c1: Array, c2: Array, x: Array, mask: Array, derivatives: b
     r2 = mu[..., None] + sc * t
     w2 = jnp.where(below[..., None], -wt, wt) * (2 * r2 / sc) * jnp.exp(-t * t)
     z = 2 * mu[..., None] * r2 / (sc * sc)
-    # one evaluation of I_0e, I_1e, I_2e for all nodes; the large-argument
-    # series alone if every argument of the needed entries allows it
-    rician = jnp.concatenate([mu, x[:, None] * tail_r1], axis=1) ** 2 / (2 * s[:, None] ** 2)
-    arguments = jnp.concatenate([z.reshape(z.shape[0], -1), rician], axis=1)
-    smallest = jnp.min(jnp.where(mask[:, None], arguments, LARGE_ARGUMENT))
-    bessel = lax.cond(smallest >= LARGE_ARGUMENT,
-                      lambda v: scaled_bessel_012(v, large=True), scaled_bessel_012, arguments)
-    inner_bessel, window_bessel, tail_bessel = jnp.split(
-        bessel, [z.shape[1] * z.shape[2], z.shape[1] * z.shape[2] + mu.shape[1]], axis=2)
-    bessel0, bessel1, bessel2 = inner_bessel.reshape((3,) + z.shape)
-    window_i0, window_i1 = window_bessel[0], window_bessel[1]
-    tail_i0, tail_i1 = tail_bessel[0], tail_bessel[1]
-    window_full = [jnp.where(below, f, 0.0) for f in _full_plane_inner(
-        c2[:, None], rician[:, :mu.shape[1]], s[:, None], window_i0, window_i1)]
-    tail_full = _full_plane_inner(c2[:, None], rician[:, mu.shape[1]:], s[:, None],
-                                  tail_i0, tail_i1)
+    window_k = mu * mu / (2 * s[:, None] ** 2)
+    tail_k = (x[:, None] * tail_r1) ** 2 / (2 * s[:, None] ** 2)
     cc1, cc2 = c1[:, None], c2[:, None, None]
-
-    def integrate(k, outer, inner, tail_outer):
-        inside = jnp.sum(w1 * outer * (window_full[k] + jnp.sum(w2 * inner, axis=-1)), axis=-1)
-        return inside + jnp.sum(tail_w1 * tail_outer * tail_full[k], axis=-1)
-
-    g = integrate(0, r1 - cc1, (r2 - cc2) * bessel1, tail_r1 - c1[:, None])
-    if not derivatives:
-        return g[None]
     safe_r2 = jnp.maximum(r2, 1e-300)
-    a_ = integrate(1, 1 - cc1 / (2 * r1), (1 - cc2 / (2 * safe_r2)) * bessel0,
-                   1 - c1[:, None] / (2 * tail_r1))
-    b_ = integrate(2, cc1 / (2 * r1), cc2 / (2 * safe_r2) * bessel2,
-                   c1[:, None] / (2 * tail_r1))
-    return jnp.stack([g, a_, b_])
+
+    def evaluate(large: bool) -> Array:
+        i0, i1, i2 = scaled_bessel_012(z, large)
+        window_full = [jnp.where(below, f, 0.0) for f in _full_plane_inner(
+            c2[:, None], window_k, s[:, None], *scaled_bessel_012(window_k, large)[:2])]
+        tail_full = _full_plane_inner(c2[:, None], tail_k, s[:, None],
+                                      *scaled_bessel_012(tail_k, large)[:2])
+
+        def integrate(k, outer, inner, tail_outer):
+            inside = jnp.sum(w1 * outer * (window_full[k] + jnp.sum(w2 * inner, axis=-1)),
+                             axis=-1)
+            return inside + jnp.sum(tail_w1 * tail_outer * tail_full[k], axis=-1)
+
+        g = integrate(0, r1 - cc1, (r2 - cc2) * i1, tail_r1 - c1[:, None])
+        if not derivatives:
+            return g[None]
+        a_ = integrate(1, 1 - cc1 / (2 * r1), (1 - cc2 / (2 * safe_r2)) * i0,
+                       1 - c1[:, None] / (2 * tail_r1))
+        b_ = integrate(2, cc1 / (2 * r1), cc2 / (2 * safe_r2) * i2,
+                       c1[:, None] / (2 * tail_r1))
+        return jnp.stack([g, a_, b_])
+
+    # the large-argument Bessel series alone if every argument of the needed
+    # entries allows it (tail arguments exceed the window's: tail_r1 >= r1)
+    smallest = jnp.minimum(jnp.min(z, axis=(1, 2)), jnp.min(window_k, axis=1))
+    smallest = jnp.min(jnp.where(mask, smallest, LARGE_ARGUMENT))
+    return lax.cond(smallest >= LARGE_ARGUMENT, lambda: evaluate(True), lambda: evaluate(False))
 
 
 def _block_values(b1: Array, b2: Array, bx: Array, bneed: Array, derivatives: bool,
