@@ -35,7 +35,7 @@ import numpy as np
 from jax import lax
 from jax.custom_batching import custom_vmap
 
-from nt_complex.special.scaled_bessel import LARGE_ARGUMENT, scaled_bessel_012
+from nt_complex.special.scaled_bessel import LARGE_ARGUMENT, scaled_bessel
 
 __all__ = ["bessel_form_quadrature"]
 
@@ -113,11 +113,13 @@ def _quadrature_flat(c1: Array, c2: Array, x: Array, mask: Array, derivatives: b
     safe_r2 = jnp.maximum(r2, 1e-300)
 
     def evaluate(large: bool) -> Array:
-        i0, i1, i2 = scaled_bessel_012(z, large)
+        i0, i1, i2 = (scaled_bessel(order, z, large) for order in range(3))
         window_full = [jnp.where(below, f, 0.0) for f in _full_plane_inner(
-            c2[:, None], window_k, s[:, None], *scaled_bessel_012(window_k, large)[:2])]
+            c2[:, None], window_k, s[:, None], scaled_bessel(0, window_k, large),
+            scaled_bessel(1, window_k, large))]
         tail_full = _full_plane_inner(c2[:, None], tail_k, s[:, None],
-                                      *scaled_bessel_012(tail_k, large)[:2])
+                                      scaled_bessel(0, tail_k, large),
+                                      scaled_bessel(1, tail_k, large))
 
         def integrate(k, outer, inner, tail_outer):
             inside = jnp.sum(w1 * outer * (window_full[k] + jnp.sum(w2 * inner, axis=-1)),
