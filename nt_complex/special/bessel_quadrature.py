@@ -7,11 +7,20 @@ also under `jax.vmap`.
 `modrelu_quadrature` there for the integrals and the node layout). Entries with
 `need` False get 0.
 
+Bessel functions: `nt_complex.special.scaled_bessel` (one order per call).
+A block whose needed entries have every Bessel argument `>= 25` (the usual
+case near `|rho| = 1`, where the arguments grow like `c^2/(1 - |rho|)`)
+evaluates the large-argument series alone (a `lax.cond` around the whole
+integrand); other blocks evaluate both series per node. This, not the node
+count, is what the rule's speed came from (issue 10: `jax.scipy.special`'s
+`i0e` + `i1e` cost ~100 ns per node, ~75 us per entry).
+
 Cost control:
 
 * the entries that need the rule are moved to the front (stable argsort of a
-  static-size array) and processed in blocks of at most 128 by `lax.map`;
-  blocks without such an entry are skipped by `lax.cond`;
+  static-size array; entries whose arguments may fall below 25 after the
+  others, so that blocks are homogeneous) and processed in blocks of at most
+  128 by `lax.map`; blocks without such an entry are skipped by `lax.cond`;
 * under `jax.vmap` a `lax.cond` would become a `select` that runs both
   branches, so the function carries a `jax.custom_batching.custom_vmap` rule:
   the batch axis is folded into the entry axis and the same unbatched code
@@ -21,7 +30,8 @@ Cost control:
   entrywise derivatives in `c1, c2, x` (`jax.linearize` inside each block;
   `dG/dx = A + B` exactly), and the tangent is their product with the input
   tangents (linear, so `grad` transposes it). Second derivatives are not
-  supported.
+  supported. The Bessel functions carry their own JVP (order recurrences),
+  which keeps the linearized graph small.
 """
 
 from __future__ import annotations

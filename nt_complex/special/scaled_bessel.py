@@ -1,25 +1,31 @@
 """Exponentially scaled modified Bessel functions `I_nu(z) e^{-z}`, `nu = 0, 1,
-2`, evaluated together for `z >= 0` (the Bessel nodes of the modReLU near-1
-rule, `nt_complex.special.bessel_quadrature`).
+2`, `z >= 0`: the Bessel nodes of the modReLU near-1 rule
+(`nt_complex.special.bessel_quadrature`).
 
 `scaled_bessel(order, z, large)` returns `I_order(z) e^{-z}`:
 
 * `z >= LARGE_ARGUMENT` (= 25): the large-argument (Hankel) series
-  `I_nu e(z) = (2 pi z)^{-1/2} sum_{k < 20} (-1)^k a_k(nu) z^{-k}`,
+  `(2 pi z)^{-1/2} sum_{k < 20} (-1)^k a_k(nu) z^{-k}`,
   `a_k(nu) = prod_{j <= k} (4 nu^2 - (2 j - 1)^2) / (k! 8^k)`, a polyval in
-  `1/z` (no `exp`); the first omitted term is below 1e-17 at `z = 25` and the
-  neglected exponentially small part is `~e^{-2z} <= 2e-22` relative;
-* `z < 25`: the power series `I_nu(z) = (z/2)^nu sum_{k < 40} y^k /
-  (k! (k + nu)!)`, `y = z^2/4` (positive terms; the first omitted term is
-  below 1e-17 of the sum at `z = 25`), times `e^{-z}`.
+  `1/z` (no `exp`); truncation error <= 1e-17 relative at `z = 25` (the
+  neglected exponentially small part is `~e^{-2z} <= 2e-22`);
+* `z < 25`: the power series `(z/2)^nu sum_{k < 40} y^k / (k! (k + nu)!)`,
+  `y = z^2/4` (positive terms), times `e^{-z}`; truncation error <= 3e-17
+  relative at `z = 25`.
 
-With `large=True` only the large-argument branch is evaluated (the caller
-guarantees `z >= 25`; one polyval per order and a square root per node, about
-a sixth of the cost of `jax.scipy.special.i0e` + `i1e`, which evaluate both of
-their Chebyshev branches); otherwise both branches are evaluated and selected
-by `jnp.where` (arguments clamped so that the unselected branch is finite).
+With `large=True` only the large-argument series is evaluated (the caller
+guarantees `z >= 25`): one polyval and a square root per node, where
+`jax.scipy.special.i0e`/`i1e` (~50 ns per element each, measured) evaluate both
+of their Chebyshev branches. Otherwise both series are evaluated (arguments
+clamped so that the unselected one stays finite) and selected by `jnp.where`.
+The JVP uses `I_nu' = I_{nu-1} - (nu/z) I_nu` (`I_{-1} = I_1`) instead of
+differentiating the polyvals (a smaller derivative graph: the near-1 rule's
+gradient compiles ~3x faster and runs ~8x faster than with the polyvals' JVP).
+
 Measured against scipy `ive` and mpmath (tests/test_modrelu_near_one.py):
-<= 3e-15 relative on [0, 1e12], including both sides of `z = 25`.
+<= 5e-15 relative on [0, 1e6] (both sides of `z = 25`), the large-argument
+series alone <= 1e-15 from `z = 25` to 1e12, slopes <= 5e-15 of
+`max(value, slope)`.
 """
 
 from __future__ import annotations
@@ -50,7 +56,7 @@ def _hankel_coefficients(nu: int) -> np.ndarray:
 
 def _series_coefficients(nu: int) -> np.ndarray:
     """`1/(k! (k + nu)!)`, k < 40, highest power of `y` first."""
-    return np.array([math.exp(-math.lgamma(k + 1) - math.lgamma(k + nu + 1))
+    return np.array([1 / (math.factorial(k) * math.factorial(k + nu))  # correctly rounded
                      for k in range(_SERIES_TERMS - 1, -1, -1)])
 
 
@@ -59,6 +65,7 @@ _SERIES = [_series_coefficients(nu) for nu in range(3)]
 
 
 def _value(order: int, z: Array, large: bool) -> Array:
+    """`I_order(z) e^{-z}` (see the module docstring for the two series)."""
     hankel = jnp.asarray(_HANKEL[order])
     if large:
         return jnp.polyval(hankel, 1 / z, unroll=_ASYMPTOTIC_TERMS) / jnp.sqrt(2 * math.pi * z)
