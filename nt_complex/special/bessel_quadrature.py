@@ -7,11 +7,20 @@ also under `jax.vmap`.
 `modrelu_quadrature` there for the integrals and the node layout). Entries with
 `need` False get 0.
 
+Bessel functions: `nt_complex.special.scaled_bessel` (one order per call).
+A block whose needed entries have every Bessel argument `>= 25` (the usual
+case near `|rho| = 1`, where the arguments grow like `c^2/(1 - |rho|)`)
+evaluates the large-argument series alone (a `lax.cond` around the whole
+integrand); other blocks evaluate both series per node. This, not the node
+count, is what the rule's speed came from (issue 10: `jax.scipy.special`'s
+`i0e` + `i1e` cost ~100 ns per node, ~75 us per entry).
+
 Cost control:
 
 * the entries that need the rule are moved to the front (stable argsort of a
-  static-size array) and processed in blocks of at most 128 by `lax.map`;
-  blocks without such an entry are skipped by `lax.cond`;
+  static-size array; entries whose arguments may fall below 25 after the
+  others, so that blocks are homogeneous) and processed in blocks of at most
+  128 by `lax.map`; blocks without such an entry are skipped by `lax.cond`;
 * under `jax.vmap` a `lax.cond` would become a `select` that runs both
   branches, so the function carries a `jax.custom_batching.custom_vmap` rule:
   the batch axis is folded into the entry axis and the same unbatched code
@@ -21,7 +30,8 @@ Cost control:
   entrywise derivatives in `c1, c2, x` (`jax.linearize` inside each block;
   `dG/dx = A + B` exactly), and the tangent is their product with the input
   tangents (linear, so `grad` transposes it). Second derivatives are not
-  supported.
+  supported. The Bessel functions carry their own JVP (order recurrences),
+  which keeps the linearized graph small.
 """
 
 from __future__ import annotations
@@ -34,7 +44,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 from jax.custom_batching import custom_vmap
-from jax.scipy.special import i0e, i1e
+
+from nt_complex.special.scaled_bessel import LARGE_ARGUMENT, scaled_bessel
 
 __all__ = ["bessel_form_quadrature"]
 
@@ -47,10 +58,6 @@ _TRANSITION_PANELS, _TRANSITION_NODES = 3, 14
 _TAIL_PANELS, _TAIL_NODES = 4, 16
 _INNER_NODES = 18        # one panel on the shorter side of the dead-zone edge
 _CHUNK = 128             # entries per quadrature block (skipped if none needs it)
-# I_2(z) = y sum_k y^k / (k! (k+2)!), y = z^2/4 (14 terms reach 1e-16 for z < 2),
-# highest order first for `jnp.polyval`.
-_I2_SERIES = np.array([1 / (math.factorial(k) * math.factorial(k + 2))
-                       for k in range(13, -1, -1)])
 
 
 def _gauss_legendre_panels(edges: Array, nodes: int) -> tuple[Array, Array]:
@@ -65,18 +72,6 @@ def _gauss_legendre_panels(edges: Array, nodes: int) -> tuple[Array, Array]:
     return pts.reshape(flat), wts.reshape(flat)
 
 
-def _i2e(z: Array, i0: Array, i1: Array) -> Array:
-    """Exponentially scaled `I_2(z) e^{-z}` from `i0 = I_0e(z)`, `i1 = I_1e(z)`:
-    series for z < 2 (the recurrence `I_0 - 2 I_1/z` cancels there), else the
-    recurrence."""
-    small = z < 2
-    zs = jnp.where(small, z, 1.0)
-    y = zs * zs / 4
-    total = y * jnp.polyval(jnp.asarray(_I2_SERIES), y)
-    zl = jnp.where(small, 2.0, z)
-    return jnp.where(small, total * jnp.exp(-zs), i0 - 2 * i1 / zl)
-
-
 def _full_plane_inner(c2: Array, k: Array, s: Array, i0: Array, i1: Array
                       ) -> tuple[Array, Array, Array]:
     """Inner integrals over all `r2 >= 0` (no dead zone) in closed form: with
@@ -89,8 +84,10 @@ def _full_plane_inner(c2: Array, k: Array, s: Array, i0: Array, i1: Array
     return (s * root - c2 * half * root * (i0 + i1), 1 - c2 * half * i0 / s, c2 * half * i1 / s)
 
 
-def _quadrature_flat(c1: Array, c2: Array, x: Array, derivatives: bool) -> Array:
-    """Panel Gauss-Legendre for 1-D arrays of entries; returns (3 or 1, E)."""
+def _quadrature_flat(c1: Array, c2: Array, x: Array, mask: Array, derivatives: bool
+                     ) -> Array:
+    """Panel Gauss-Legendre for 1-D arrays of entries; returns (3 or 1, E).
+    Entries with `mask` False do not decide the Bessel evaluation method."""
     x = jnp.clip(x, 0.5, 1 - 1e-300)
     s = jnp.sqrt((1 - x) * (1 + x))
     x0 = c2 / x
@@ -120,54 +117,67 @@ def _quadrature_flat(c1: Array, c2: Array, x: Array, derivatives: bool) -> Array
     r2 = mu[..., None] + sc * t
     w2 = jnp.where(below[..., None], -wt, wt) * (2 * r2 / sc) * jnp.exp(-t * t)
     z = 2 * mu[..., None] * r2 / (sc * sc)
-    # one evaluation of each Bessel function for all nodes (smaller graph)
-    rician = jnp.concatenate([mu, x[:, None] * tail_r1], axis=1) ** 2 / (2 * s[:, None] ** 2)
-    split = [z.shape[1] * z.shape[2], z.shape[1] * z.shape[2] + mu.shape[1]]
-    bessel1, window_i1, tail_i1 = jnp.split(
-        i1e(jnp.concatenate([z.reshape(z.shape[0], -1), rician], axis=1)), split, axis=1)
-    if derivatives:
-        bessel0, window_i0, tail_i0 = jnp.split(
-            i0e(jnp.concatenate([z.reshape(z.shape[0], -1), rician], axis=1)), split, axis=1)
-        bessel0 = bessel0.reshape(z.shape)
-    else:
-        window_i0, tail_i0 = jnp.split(i0e(rician), [mu.shape[1]], axis=1)
-    bessel1 = bessel1.reshape(z.shape)
-    window_full = [jnp.where(below, f, 0.0) for f in _full_plane_inner(
-        c2[:, None], rician[:, :mu.shape[1]], s[:, None], window_i0, window_i1)]
-    tail_full = _full_plane_inner(c2[:, None], rician[:, mu.shape[1]:], s[:, None],
-                                  tail_i0, tail_i1)
+    window_k = mu * mu / (2 * s[:, None] ** 2)
+    tail_k = (x[:, None] * tail_r1) ** 2 / (2 * s[:, None] ** 2)
     cc1, cc2 = c1[:, None], c2[:, None, None]
-
-    def integrate(k, outer, inner, tail_outer):
-        inside = jnp.sum(w1 * outer * (window_full[k] + jnp.sum(w2 * inner, axis=-1)), axis=-1)
-        return inside + jnp.sum(tail_w1 * tail_outer * tail_full[k], axis=-1)
-
-    g = integrate(0, r1 - cc1, (r2 - cc2) * bessel1, tail_r1 - c1[:, None])
-    if not derivatives:
-        return g[None]
     safe_r2 = jnp.maximum(r2, 1e-300)
-    a_ = integrate(1, 1 - cc1 / (2 * r1), (1 - cc2 / (2 * safe_r2)) * bessel0,
-                   1 - c1[:, None] / (2 * tail_r1))
-    b_ = integrate(2, cc1 / (2 * r1), cc2 / (2 * safe_r2) * _i2e(z, bessel0, bessel1),
-                   c1[:, None] / (2 * tail_r1))
-    return jnp.stack([g, a_, b_])
+
+    def evaluate(large: bool) -> Array:
+        i0, i1, i2 = (scaled_bessel(order, z, large) for order in range(3))
+        window_full = [jnp.where(below, f, 0.0) for f in _full_plane_inner(
+            c2[:, None], window_k, s[:, None], scaled_bessel(0, window_k, large),
+            scaled_bessel(1, window_k, large))]
+        tail_full = _full_plane_inner(c2[:, None], tail_k, s[:, None],
+                                      scaled_bessel(0, tail_k, large),
+                                      scaled_bessel(1, tail_k, large))
+
+        def integrate(k, outer, inner, tail_outer):
+            inside = jnp.sum(w1 * outer * (window_full[k] + jnp.sum(w2 * inner, axis=-1)),
+                             axis=-1)
+            return inside + jnp.sum(tail_w1 * tail_outer * tail_full[k], axis=-1)
+
+        g = integrate(0, r1 - cc1, (r2 - cc2) * i1, tail_r1 - c1[:, None])
+        if not derivatives:
+            return g[None]
+        a_ = integrate(1, 1 - cc1 / (2 * r1), (1 - cc2 / (2 * safe_r2)) * i0,
+                       1 - c1[:, None] / (2 * tail_r1))
+        b_ = integrate(2, cc1 / (2 * r1), cc2 / (2 * safe_r2) * i2,
+                       c1[:, None] / (2 * tail_r1))
+        return jnp.stack([g, a_, b_])
+
+    # the large-argument Bessel series alone if every argument of the needed
+    # entries allows it (tail arguments exceed the window's: tail_r1 >= r1)
+    smallest = jnp.minimum(jnp.min(z, axis=(1, 2)), jnp.min(window_k, axis=1))
+    smallest = jnp.min(jnp.where(mask, smallest, LARGE_ARGUMENT))
+    return lax.cond(smallest >= LARGE_ARGUMENT, lambda: evaluate(True), lambda: evaluate(False))
 
 
-def _block_values(b1: Array, b2: Array, bx: Array, derivatives: bool,
+def _block_values(b1: Array, b2: Array, bx: Array, bneed: Array, derivatives: bool,
                   jacobian: bool) -> Array:
     """Rule values of one block, (outputs, chunk); with `jacobian` also their
     entrywise derivatives in c1, c2, x stacked below, (4 outputs, chunk). The
     x-derivative of `G` is `A + B` (exact identity; differentiating the rule
     itself loses digits as `x -> 1`, where `G'' ~ (1 - x)^{-1/2}`)."""
     if not jacobian:
-        return _quadrature_flat(b1, b2, bx, derivatives)
-    full = lambda a, b, y: _quadrature_flat(a, b, y, True)
+        return _quadrature_flat(b1, b2, bx, bneed, derivatives)
+    full = lambda a, b, y: _quadrature_flat(a, b, y, bneed, True)
     values, linear = jax.linearize(full, b1, b2, bx)
     basis = jnp.eye(3, dtype=bx.dtype)[:, :, None] * jnp.ones_like(bx)  # (3 args, 3, chunk)
     slopes = jax.vmap(linear)(basis[:, 0], basis[:, 1], basis[:, 2])  # (3 args, 3, chunk)
     slopes = slopes.at[2, 0].set(values[1] + values[2])
     rows = 3 if derivatives else 1
     return jnp.concatenate([values[:rows]] + [slopes[k, :rows] for k in range(3)], axis=0)
+
+
+def _slow_bessel(c1: Array, c2: Array, x: Array) -> Array:
+    """1 where the window's Bessel arguments may fall below `LARGE_ARGUMENT`
+    (the smallest is about `2 c2 (c2 - 6.5 s)/s^2`, `s^2 = 1 - x^2`), else 0:
+    a sort key that groups such entries into the same blocks (it only affects
+    speed; each block checks its actual arguments)."""
+    x = jnp.clip(x, 0.5, 1 - 1e-300)
+    s = jnp.sqrt((1 - x) * (1 + x))
+    low = jnp.maximum(jnp.minimum(c1, c2) - 7 * s, 0.0)
+    return (2 * low * low < LARGE_ARGUMENT * s * s).astype(jnp.int32)
 
 
 def _compacted(c1: Array, c2: Array, x: Array, need: Array, derivatives: bool,
@@ -181,7 +191,7 @@ def _compacted(c1: Array, c2: Array, x: Array, need: Array, derivatives: bool,
     if count == 0:
         return jnp.zeros((rows,) + shape, dtype)
     need = need.reshape(-1)
-    order = jnp.argsort(~need, stable=True)
+    order = jnp.argsort(jnp.where(need, _slow_bessel(c1, c2, x).reshape(-1), 2), stable=True)
     chunk = min(count, _CHUNK)  # a few entries: no padding to a full block
     blocks = -(-count // chunk)
     pad = blocks * chunk - count
@@ -195,7 +205,7 @@ def _compacted(c1: Array, c2: Array, x: Array, need: Array, derivatives: bool,
     def block(arg):
         b1, b2, bx, bneed = arg
         values = lax.cond(jnp.any(bneed),
-                          lambda: _block_values(b1, b2, bx, derivatives, jacobian),
+                          lambda: _block_values(b1, b2, bx, bneed, derivatives, jacobian),
                           lambda: jnp.zeros((rows, chunk), dtype))
         return jnp.where(bneed, values, 0.0)
 
