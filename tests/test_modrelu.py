@@ -438,3 +438,26 @@ def test_near_one_rule_hard_cases_relative_to_value():
             for got in (float(rule[k][i]), library[kind]):
                 assert abs(got - ref) <= 1e-10 * ref, (c1, c2, x, kind, got, ref)
 
+
+
+def test_slope_at_rho_one_is_a_plus_b():
+    """`dG/d|rho| = A + B` also at `|rho| = 1` exactly and one ulp above (rounding),
+    where the value is the closed-form diagonal: autodiff through a same-point
+    entry (the phase module's generic path, e.g. a FanInConcat block, eagerly)
+    saw 0 there, and `clip` halves a slope at its bound. Reference:
+    `E|f_z|^2 + E|f_zb|^2` of a plain numpy f by the phase tests' polar
+    quadrature of central-difference Wirtinger derivatives (for q1 = q2 = q,
+    `G = K_f/q` and `A, B` are those moments)."""
+    import phase_quadrature as pq
+
+    def f(z):
+        r = np.abs(z)
+        return np.where(r > 0, np.maximum(r - 0.5, 0.0) / np.where(r > 0, r, 1), 0) * z
+
+    qs = np.array([0.4, 0.4, 1.3, 1.3])
+    xs = np.array([1.0, np.nextafter(1.0, 2.0)] * 2)
+    slope = jax.jit(jax.vmap(jax.grad(lambda q, x: mr.modrelu_kernels(-0.5, q, q, x).g,
+                                      argnums=1)))
+    expected = [sum(pq.diagonal_moments(f, q, (0.5,))[1:]) for q in qs]
+    np.testing.assert_allclose(np.asarray(slope(jnp.asarray(qs), jnp.asarray(xs))), expected,
+                               rtol=1e-8)

@@ -321,11 +321,13 @@ def modrelu_quadrature(c1: Array, c2: Array, x: Array, derivatives: bool = True,
 def modrelu_kernels(b: float, q1: Array, q2: Array, rho_abs: Array,
                     derivatives: bool = True) -> ModReLUKernels:
     """Normalised modReLU kernels for bias `b` (static), variances `q1, q2` and
-    `|rho|` in [0, 1] (values above 1 from rounding are treated as 1).
+    `|rho|` in [0, 1] (values above 1 from rounding are treated as 1, with the
+    derivative in `|rho|` kept).
 
     `b = 0`: `G = |rho|, A = 1, B = 0`. `b > 0`: closed forms
     (`modrelu_positive_bias`; `A = B = inf` at `|rho| = 1`). `b < 0`: diagonal
-    closed form at `|rho| = 1`, else the Laguerre series where its rigorous tail
+    closed form at `|rho| = 1` (with `dG/d|rho| = A + B` there, which the
+    closed form alone would not show to autodiff), else the Laguerre series where its rigorous tail
     bound is below `SWITCH_TOL` relative to the diagonal scale, else
     `modrelu_quadrature` (selected entrywise with `jnp.where`; quadrature
     blocks without any selected entry are skipped).
@@ -339,7 +341,8 @@ def modrelu_kernels(b: float, q1: Array, q2: Array, rho_abs: Array,
     b = float(b)
     q1, q2 = jnp.asarray(q1), jnp.asarray(q2)
     dtype = jnp.result_type(q1, q2, rho_abs, float)
-    x = jnp.clip(jnp.asarray(rho_abs, dtype), 0.0, 1.0)
+    raw = jnp.asarray(rho_abs, dtype)
+    x = raw + lax.stop_gradient(jnp.clip(raw, 0.0, 1.0) - raw)  # clip's slope is 1/2 at 1
     shape = jnp.broadcast_shapes(jnp.shape(q1), jnp.shape(q2), jnp.shape(x))
     if b == 0:
         full = lambda v: jnp.broadcast_to(jnp.asarray(v, dtype), shape)
@@ -364,6 +367,8 @@ def modrelu_kernels(b: float, q1: Array, q2: Array, rho_abs: Array,
     at_one = x >= 1
     quad = modrelu_quadrature(c1, c2, x, derivatives, where=~series_ok & ~at_one)
     diagonal = modrelu_diagonal(-c1, -c2)
+    slope_at_one = (x - lax.stop_gradient(x)) * (diagonal.a + diagonal.b)
+    diagonal = diagonal._replace(g=diagonal.g + slope_at_one)
     out = []
     for k in range(3):
         value = jnp.where(at_one, diagonal[k], jnp.where(series_ok, series[k], quad[k]))
