@@ -260,7 +260,7 @@ def modrelu_series(c1: Array, c2: Array, x: Array, terms: int | None = None
 
     carry = (state1, state2, self1, self2, zeros, zeros, zeros, zeros + 1.0)
     ns = jnp.arange(terms, dtype=zeros.dtype)
-    (_, _, sums1, sums2, g, a_, b_, power), _ = lax.scan(step, carry, ns, unroll=8)
+    (_, _, sums1, sums2, g, a_, b_, power), _ = lax.scan(step, carry, ns, unroll=4)
     diag1, diag2 = modrelu_diagonal(-c1, -c1), modrelu_diagonal(-c2, -c2)
     guard = 8 * terms * jnp.finfo(zeros.dtype).eps
 
