@@ -74,9 +74,9 @@ class ActivationStep(NamedTuple):
 
 
 class ResidualStep(NamedTuple):
-    """`FanOut(n) -> parallel(branches) -> FanInSum()`; each branch a step tuple."""
+    """`FanOut(n) -> parallel(branches) -> fan_in = FanInSum()`; each branch a step
+    tuple."""
 
-    fan_out: tuple
     branches: tuple
     fan_in: tuple
 
@@ -113,7 +113,7 @@ def _steps(layers: tuple) -> Optional[tuple]:
             branches = tuple(_steps(serial_layers(b)) for b in parallel_layers(layers[i + 1]))
             if any(branch is None for branch in branches):
                 return None
-            steps.append(ResidualStep(sub, branches, layers[i + 2]))
+            steps.append(ResidualStep(branches, layers[i + 2]))
             i += 2
         else:
             return None
