@@ -110,8 +110,8 @@ def inspect_block(block: Block, input_shape: Optional[Sequence[int]] = None,
 def _is_structured(spec: BlockSpec, out) -> bool:
     """Use the activation's diagonal moments (`nt_complex.phase.structured`)?
 
-    Yes for chains `serial(circular linear layers..., activation with a
-    diagonal rule, ...)` (`split_block`) whose activations all receive circular
+    Yes for blocks of circular linear layers, activations with a diagonal rule
+    and residual steps (`split_block`) whose activations all receive circular
     Gaussian kernels, after checking that the rules' composed `E|f|^2`
     reproduces the block's own kernel at the probe point (a wrong rule is an
     error, not a silent answer)."""
