@@ -72,6 +72,12 @@ def _gauss_legendre_panels(edges: Array, nodes: int) -> tuple[Array, Array]:
     return pts.reshape(flat), wts.reshape(flat)
 
 
+def _rule_range(x: Array) -> tuple[Array, Array]:
+    """`x = |rho|` clamped to the rule's range [0.5, 1) and `s = sqrt(1 - x^2)`."""
+    x = jnp.clip(x, 0.5, 1 - 1e-300)
+    return x, jnp.sqrt((1 - x) * (1 + x))
+
+
 def _full_plane_inner(c2: Array, k: Array, s: Array, i0: Array, i1: Array
                       ) -> tuple[Array, Array, Array]:
     """Inner integrals over all `r2 >= 0` (no dead zone) in closed form: with
@@ -88,8 +94,7 @@ def _quadrature_flat(c1: Array, c2: Array, x: Array, mask: Array, derivatives: b
                      ) -> Array:
     """Panel Gauss-Legendre for 1-D arrays of entries; returns (3 or 1, E).
     Entries with `mask` False do not decide the Bessel evaluation method."""
-    x = jnp.clip(x, 0.5, 1 - 1e-300)
-    s = jnp.sqrt((1 - x) * (1 + x))
+    x, s = _rule_range(x)
     x0 = c2 / x
     width = _HALF_WIDTH * s / x
     top = jnp.sqrt(jnp.maximum(c1, x0) ** 2 + _TAIL_EXPONENT)
@@ -174,8 +179,7 @@ def _slow_bessel(c1: Array, c2: Array, x: Array) -> Array:
     (the smallest is about `2 c2 (c2 - 6.5 s)/s^2`, `s^2 = 1 - x^2`), else 0:
     a sort key that groups such entries into the same blocks (it only affects
     speed; each block checks its actual arguments)."""
-    x = jnp.clip(x, 0.5, 1 - 1e-300)
-    s = jnp.sqrt((1 - x) * (1 + x))
+    x, s = _rule_range(x)
     low = jnp.maximum(jnp.minimum(c1, c2) - 7 * s, 0.0)
     return (2 * low * low < LARGE_ARGUMENT * s * s).astype(jnp.int32)
 
