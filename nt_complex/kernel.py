@@ -206,14 +206,22 @@ def gram(x1: jnp.ndarray, x2: Optional[jnp.ndarray], *, diagonal_spatial: bool =
     """Channel-averaged Hermitian and pseudo Grams ``(x1 x2^H / C, x1 x2^T / C)``
     with the fewest real products.
 
-    With ``x = R + iI`` both Grams come from the four real products
-    ``RR = R1 R2^T``, ``II = I1 I2^T``, ``RI = R1 I2^T``, ``IR = I1 R2^T``:
-    ``x1 x2^H = RR + II + i (IR - RI)`` and ``x1 x2^T = RR - II + i (IR + RI)``.
-    For ``x2 = None`` (``x2 = x1``) ``IR`` is the transpose of ``RI``: three
-    products, the floor for a Hermitian Gram (NT on the realified inputs
-    ``[R, I]`` needs the work of two). Real inputs need one product (the two
-    Grams coincide). Real products beat XLA's complex matmul on CPU (a complex
-    product costs four real ones, and the pair needs two).
+    With ``x = R + iI`` (``M = R I^T`` for ``x2 = None``):
+
+    * ``x2 = None``: ``A = R (R + I)^T = RR^T + M`` and ``B = I (I - R)^T = II^T - M^T``
+      give the Hermitian Gram alone: ``G = A + B`` has symmetric part
+      ``Re K = RR^T + II^T`` and antisymmetric part ``M - M^T = -Im K``. That is the
+      work of two real products, NT's cost on the realified inputs ``[R, I]``.
+      The pseudo Gram adds one: ``Im P = M + M^T``, ``Re P = A - B - Im P``.
+    * ``x1 != x2`` (Gauss): ``T1 = R1 R2^T``, ``T2 = I1 I2^T``,
+      ``T3 = (R1 + I1)(R2 - I2)^T`` give ``K = T1 + T2 + i (T3 - T1 + T2)``;
+      the pseudo Gram adds ``T4 = (R1 + I1)(R2 + I2)^T``:
+      ``P = T1 - T2 + i (T4 - T1 - T2)``.
+    * Real inputs: one product (the two Grams coincide).
+
+    Under `jit`, a network that never reads the input pseudo Gram (a circular
+    first layer) does not pay for its product. Real products beat XLA's complex
+    matmul on CPU (a complex product costs four real ones).
 
     Args:
       x1: `(N1, *spatial, C)`; x2: `(N2, *spatial, C)` or `None` (`x1`).
@@ -222,7 +230,8 @@ def gram(x1: jnp.ndarray, x2: Optional[jnp.ndarray], *, diagonal_spatial: bool =
         `None` or have `N2 = N1`).
 
     Returns:
-      `(hermitian, pseudo)` in NT's layout (see `ComplexKernel`).
+      `(hermitian, pseudo)` in NT's layout (see `ComplexKernel`). For
+      ``x2 = None`` the Hermitian Gram is exactly Hermitian.
 
     Example:
       >>> import jax.numpy as jnp
@@ -237,18 +246,30 @@ def gram(x1: jnp.ndarray, x2: Optional[jnp.ndarray], *, diagonal_spatial: bool =
     def product(a, b):
         return jnp.einsum(spec, a, b, precision=jax.lax.Precision.HIGHEST) / channels
 
-    same = x2 is None
-    x2 = x1 if same else x2
+    if x2 is None and not jnp.iscomplexobj(x1):
+        k = product(x1, x1)
+        return k, k
+    if x2 is None:
+        r, i = jnp.real(x1), jnp.imag(x1)
+
+        def swap(m):
+            return _swap_points(m, 1 if same_batch else 2, diagonal_spatial)
+
+        a, b = product(r, r + i), product(i, i - r)
+        g = a + b
+        g_swapped = swap(g)
+        m = product(r, i)
+        im_pseudo = m + swap(m)
+        return (jax.lax.complex((g + g_swapped) / 2, (g_swapped - g) / 2),
+                jax.lax.complex(a - b - im_pseudo, im_pseudo))
     if not (jnp.iscomplexobj(x1) or jnp.iscomplexobj(x2)):
         k = product(x1, x2)
         return k, k
     r1, i1, r2, i2 = jnp.real(x1), jnp.imag(x1), jnp.real(x2), jnp.imag(x2)
-    rr, ii, ri = product(r1, r2), product(i1, i2), product(r1, i2)
-    if same:
-        ir = _swap_points(ri, 1 if same_batch else 2, diagonal_spatial)
-    else:
-        ir = product(i1, r2)
-    return jax.lax.complex(rr + ii, ir - ri), jax.lax.complex(rr - ii, ir + ri)
+    t1, t2 = product(r1, r2), product(i1, i2)
+    t3, t4 = product(r1 + i1, r2 - i2), product(r1 + i1, r2 + i2)
+    return (jax.lax.complex(t1 + t2, t3 - t1 + t2),
+            jax.lax.complex(t1 - t2, t4 - t1 - t2))
 
 
 def input_kernel(x1: jnp.ndarray, x2: Optional[jnp.ndarray] = None, *,

@@ -1,12 +1,16 @@
-"""The input Grams at their arithmetic floor (`nt_complex.kernel.gram`: three
-real products for x2=None, four otherwise) against plain complex products
-written here with np.conj, and `input_kernel`'s fields."""
+"""The input Grams at their arithmetic floor (`nt_complex.kernel.gram`: for
+x2=None two real products' work for the Hermitian Gram and three with the
+pseudo Gram; three and four for x1 != x2) against plain complex products
+written here with np.conj, `input_kernel`'s fields, and the work XLA compiles
+against NT's on the realified inputs."""
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from neural_tangents import stax as nt_stax
 
-from nt_complex import input_kernel
+from nt_complex import input_kernel, stax
 from nt_complex.kernel import gram
 
 REL = 1e-13
@@ -78,3 +82,28 @@ def test_input_kernel_fields(proper):
     # x2=None: entries pairing an input with itself are bit-identical to cov1
     assert np.array_equal(np.diagonal(full.nngp), full.cov1)
     assert np.array_equal(np.diagonal(full.pseudo_nngp), full.pseudo_cov1)
+
+
+def _flops(fn, *args) -> float:
+    cost = jax.jit(fn).lower(*args).compile().cost_analysis()
+    return (cost[0] if isinstance(cost, (list, tuple)) else cost)["flops"]
+
+
+@pytest.mark.parametrize("cross", [False, True])
+def test_compiled_work_in_units_of_nt_on_realified_inputs(cross):
+    """XLA's flop count of a Dense layer's kernel, in units of NT's Dense on
+    `[Re x, Im x]` (one real product of depth 2C): a circular layer never reads
+    the pseudo Gram, so its product is dropped under jit (x2=None: 1 unit, the
+    Hermitian Gram from `R (R + I)^T + I (I - R)^T`; x1 != x2: 1.5, Gauss); a
+    non-circular layer pays for the pseudo Gram (1.5 and 2 units)."""
+    rng = np.random.default_rng(5)
+    x1, x2 = (rng.normal(size=(n, 256)) + 1j * rng.normal(size=(n, 256)) for n in (64, 48))
+    args = (x1, x2) if cross else (x1,)
+    nt_kernel = nt_stax.Dense(8)[2]
+    realified = [np.concatenate([x.real, x.imag], -1) for x in args]
+    nt_unit = _flops(lambda a, b=None: nt_kernel(a, b, "nngp"), *realified)
+    expected = {0.0: 1.5 if cross else 1.0, 0.5: 2.0 if cross else 1.5}
+    for w_pseudo, units in expected.items():
+        kernel_fn = stax.Dense(8, W_pseudo=w_pseudo)[2]
+        ours = _flops(lambda a, b=None: kernel_fn(a, b, ("nngp", "pseudo_nngp")), *args)
+        assert ours / nt_unit == pytest.approx(units, rel=0.06), (w_pseudo, ours / nt_unit)
