@@ -218,6 +218,11 @@ def gram(x1: jnp.ndarray, x2: Optional[jnp.ndarray], *, diagonal_spatial: bool =
       the pseudo Gram adds ``T4 = (R1 + I1)(R2 + I2)^T``:
       ``P = T1 - T2 + i (T4 - T1 - T2)``.
     * Real inputs: one product (the two Grams coincide).
+    * Per-example covariances (``same_batch``, work linear in the batch): the
+      plain ``RR + II + i (IR - RI)``: its real part rounds like the cross
+      Gram's ``T1 + T2`` at a copy of the point, which the activations'
+      same-point detection compares and the kink at ``|rho| = 1`` amplifies
+      (with ``A + B`` here, a gradient at a copy moved by 2e-9).
 
     Under `jit`, a network that never reads the input pseudo Gram (a circular
     first layer) does not pay for its product. Real products beat XLA's complex
@@ -249,11 +254,16 @@ def gram(x1: jnp.ndarray, x2: Optional[jnp.ndarray], *, diagonal_spatial: bool =
     if x2 is None and not jnp.iscomplexobj(x1):
         k = product(x1, x1)
         return k, k
+    if x2 is None and same_batch:
+        r, i = jnp.real(x1), jnp.imag(x1)
+        rr, ii, ri = product(r, r), product(i, i), product(r, i)
+        ir = _swap_points(ri, 1, diagonal_spatial)
+        return jax.lax.complex(rr + ii, ir - ri), jax.lax.complex(rr - ii, ir + ri)
     if x2 is None:
         r, i = jnp.real(x1), jnp.imag(x1)
 
         def swap(m):
-            return _swap_points(m, 1 if same_batch else 2, diagonal_spatial)
+            return _swap_points(m, 2, diagonal_spatial)
 
         a, b = product(r, r + i), product(i, i - r)
         g = a + b

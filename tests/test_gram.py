@@ -97,7 +97,7 @@ def test_compiled_work_in_units_of_nt_on_realified_inputs(cross):
     Hermitian Gram from `R (R + I)^T + I (I - R)^T`; x1 != x2: 1.5, Gauss); a
     non-circular layer pays for the pseudo Gram (1.5 and 2 units)."""
     rng = np.random.default_rng(5)
-    x1, x2 = (rng.normal(size=(n, 256)) + 1j * rng.normal(size=(n, 256)) for n in (64, 48))
+    x1, x2 = (rng.normal(size=(n, 1024)) + 1j * rng.normal(size=(n, 1024)) for n in (256, 192))
     args = (x1, x2) if cross else (x1,)
     nt_kernel = nt_stax.Dense(8)[2]
     realified = [np.concatenate([x.real, x.imag], -1) for x in args]
@@ -106,4 +106,4 @@ def test_compiled_work_in_units_of_nt_on_realified_inputs(cross):
     for w_pseudo, units in expected.items():
         kernel_fn = stax.Dense(8, W_pseudo=w_pseudo)[2]
         ours = _flops(lambda a, b=None: kernel_fn(a, b, ("nngp", "pseudo_nngp")), *args)
-        assert ours / nt_unit == pytest.approx(units, rel=0.06), (w_pseudo, ours / nt_unit)
+        assert ours / nt_unit == pytest.approx(units, rel=0.03), (w_pseudo, ours / nt_unit)
