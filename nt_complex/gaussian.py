@@ -14,7 +14,7 @@ from typing import NamedTuple, Optional
 import jax
 import jax.numpy as jnp
 
-__all__ = ["GaussianPair", "Moments", "SplitCovariances", "split_covariances",
+__all__ = ["GaussianPair", "SamePointPair", "Moments", "SplitCovariances", "split_covariances",
            "safe_sqrt", "ntk_of_activation", "times", "require_circular"]
 
 Array = jnp.ndarray
@@ -45,6 +45,23 @@ class GaussianPair(NamedTuple):
     def is_circular(self) -> bool:
         """Statically circular: all pseudo-covariances are exactly zero."""
         return self.pseudo is None
+
+
+class SamePointPair(GaussianPair):
+    """A `GaussianPair` each of whose entries pairs a point with itself
+    (`q1 = q2 = cov`): the `cov1`/`cov2` entries of a kernel without
+    off-diagonal spatial covariances. The type is static information: an
+    activation may trace its `|rho| = 1` forms alone instead of its general
+    rule (modReLU then compiles no series or quadrature for these entries).
+
+    Example:
+      >>> import jax.numpy as jnp
+      >>> p = SamePointPair(jnp.ones(2), jnp.ones(2), jnp.ones(2, complex))
+      >>> isinstance(p, GaussianPair), p.is_circular
+      (True, True)
+    """
+
+    __slots__ = ()
 
 
 class Moments(NamedTuple):

@@ -2,6 +2,7 @@
 computed here (mpmath 1-D integrals, scipy adaptive quadrature of the Bessel
 double integral), structural identities, Monte Carlo of a wide network, jit."""
 
+import functools
 import warnings
 
 import jax
@@ -461,3 +462,29 @@ def test_slope_at_rho_one_is_a_plus_b():
     expected = [sum(pq.diagonal_moments(f, q, (0.5,))[1:]) for q in qs]
     np.testing.assert_allclose(np.asarray(slope(jnp.asarray(qs), jnp.asarray(xs))), expected,
                                rtol=1e-8)
+
+
+def test_same_point_entries_trace_only_the_diagonal_form():
+    """`cov1`/`cov2` entries (a `SamePointPair`) take the diagonal closed form
+    alone: the general rule's values at |rho| = 1 (q = 0 included) and its
+    slope `A + B` there, and a `cov1`-only kernel compiles no
+    quadrature (whose blocks XLA compiles as conditionals)."""
+    qs = jnp.array([0.0, 0.3, 1.0, 7.5])
+    ones = jnp.ones_like(qs)
+
+    def fields(same_point, q, x):
+        return mr.modrelu_kernels(-0.5, q, q, x, same_point=same_point)
+
+    general = jax.jit(functools.partial(fields, False)).lower(qs, ones).compile()
+    fast = jax.jit(functools.partial(fields, True))(qs, ones)
+    for got, want in zip(fast, general(qs, ones)):
+        np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-14, atol=0)
+    slope = jax.jit(jax.vmap(jax.grad(
+        lambda q, x: mr.modrelu_kernels(-0.5, q, q, x, same_point=True).g, argnums=1)))
+    np.testing.assert_allclose(slope(qs, ones), fast.a + fast.b, rtol=1e-14, atol=0)
+
+    kernel_fn = stax.serial(stax.Dense(4), ModReLU(-0.5))[2]
+    x = jnp.array([[1 + 1j, 0.5], [2j, -1.0]])
+    cov1_only = jax.jit(lambda x: kernel_fn(x, None).cov1).lower(x).compile()
+    assert " conditional(" in general.as_text()
+    assert " conditional(" not in cov1_only.as_text()

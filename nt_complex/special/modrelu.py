@@ -319,7 +319,7 @@ def modrelu_quadrature(c1: Array, c2: Array, x: Array, derivatives: bool = True,
 
 
 def modrelu_kernels(b: float, q1: Array, q2: Array, rho_abs: Array,
-                    derivatives: bool = True) -> ModReLUKernels:
+                    derivatives: bool = True, same_point: bool = False) -> ModReLUKernels:
     """Normalised modReLU kernels for bias `b` (static), variances `q1, q2` and
     `|rho|` in [0, 1] (values above 1 from rounding are treated as 1, with the
     derivative in `|rho|` kept).
@@ -330,7 +330,9 @@ def modrelu_kernels(b: float, q1: Array, q2: Array, rho_abs: Array,
     closed form alone would not show to autodiff), else the Laguerre series where its rigorous tail
     bound is below `SWITCH_TOL` relative to the diagonal scale, else
     `modrelu_quadrature` (selected entrywise with `jnp.where`; quadrature
-    blocks without any selected entry are skipped).
+    blocks without any selected entry are skipped). `same_point` (static):
+    every entry pairs a point with itself (`|rho| = 1`, `q1 = q2`), so only the
+    diagonal closed form is traced: no series or quadrature to compile.
 
     Example:
       >>> import jax; jax.config.update('jax_enable_x64', True)
@@ -358,6 +360,11 @@ def modrelu_kernels(b: float, q1: Array, q2: Array, rho_abs: Array,
         return jnp.where(q > 0, jnp.minimum(-b / jnp.sqrt(safe), _C_MAX), _C_MAX)
 
     c1, c2 = depth(q1), depth(q2)
+    diagonal = modrelu_diagonal(-c1, -c2)
+    slope_at_one = (x - lax.stop_gradient(x)) * (diagonal.a + diagonal.b)
+    diagonal = diagonal._replace(g=diagonal.g + slope_at_one)
+    if same_point:
+        return ModReLUKernels(*(jnp.broadcast_to(v, shape) for v in diagonal))
     series, bounds = modrelu_series(c1, c2, x)
     scale1, scale2 = modrelu_diagonal(-c1, -c1), modrelu_diagonal(-c2, -c2)
     fields = range(3) if derivatives else range(1)
@@ -366,9 +373,6 @@ def modrelu_kernels(b: float, q1: Array, q2: Array, rho_abs: Array,
         series_ok &= bounds[k] <= SWITCH_TOL * jnp.sqrt(scale1[k] * scale2[k])
     at_one = x >= 1
     quad = modrelu_quadrature(c1, c2, x, derivatives, where=~series_ok & ~at_one)
-    diagonal = modrelu_diagonal(-c1, -c2)
-    slope_at_one = (x - lax.stop_gradient(x)) * (diagonal.a + diagonal.b)
-    diagonal = diagonal._replace(g=diagonal.g + slope_at_one)
     out = []
     for k in range(3):
         value = jnp.where(at_one, diagonal[k], jnp.where(series_ok, series[k], quad[k]))

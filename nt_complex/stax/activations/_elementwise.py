@@ -18,7 +18,7 @@ from jax import lax
 from neural_tangents import stax as nt_stax
 
 from nt_complex._dtypes import complex_dtype
-from nt_complex.gaussian import GaussianPair, Moments, ntk_of_activation
+from nt_complex.gaussian import GaussianPair, Moments, SamePointPair, ntk_of_activation
 from nt_complex.kernel import ComplexKernel
 from nt_complex.stax._layer import build_layer
 from nt_complex.stax.activations import _row_blocks
@@ -74,7 +74,10 @@ def _pairs(k: ComplexKernel):
             b = _outer(qb, False, 2, ds)
             pa_, pb_ = (None, None) if circular else (_outer(pa, True, 2, ds),
                                                       _outer(pb, False, 2, ds))
-        return GaussianPair(a, b, cov, pa_, pb_, None if circular else pseudo)
+        # cov1/cov2 entries without off-diagonal spatial positions: |rho| = 1
+        same_point = same and (ds or cov.ndim == 1)
+        pair_type = SamePointPair if same_point else GaussianPair
+        return pair_type(a, b, cov, pa_, pb_, None if circular else pseudo)
 
     none = None
     pair1 = pair(q1, none, none if circular else p1, none, k.cov1,

@@ -17,8 +17,10 @@ commutes with rotations, so `K_f(q e^{i eps}) = e^{i eps} E|f|^2` exactly. For
 
 from __future__ import annotations
 
+import functools
 import math
 
+import jax
 import jax.numpy as jnp
 from jax.scipy.special import erfc, exp1
 
@@ -30,6 +32,7 @@ __all__ = ["modrelu_diagonal_moments"]
 _DEPTH_MAX = 40.0
 
 
+@functools.lru_cache(maxsize=None)  # one rule (and compilation) per b
 def modrelu_diagonal_moments(b: float) -> DiagonalRule:
     """`q -> DiagonalMoments` of modReLU with bias `b` (closed forms, jit/vmap safe).
 
@@ -65,5 +68,5 @@ def modrelu_diagonal_moments(b: float) -> DiagonalRule:
         holo = gauss - depth * tail + bar              # E|f_z|^2
         return DiagonalMoments(variance, holo + bar, holo - bar)
 
-    return rule
+    return jax.jit(rule)  # one compilation, not one per operation, when called eagerly
 

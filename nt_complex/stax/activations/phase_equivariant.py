@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 
 from nt_complex._dtypes import complex_dtype
-from nt_complex.gaussian import GaussianPair, Moments, require_circular
+from nt_complex.gaussian import GaussianPair, Moments, SamePointPair, require_circular
 from nt_complex.special.modrelu import modrelu_kernels
 from nt_complex.stax.activations._elementwise import activation_layer
 from nt_complex.stax.activations.diagonal import with_diagonal
@@ -56,7 +56,8 @@ def _modrelu_moments(b: float):
         abs_cov = jnp.abs(cov)
         norm = jnp.sqrt(q1 * q2)
         rho_abs = jnp.where(norm > 0, abs_cov / jnp.where(norm > 0, norm, 1), 0)
-        k = modrelu_kernels(b, q1, q2, rho_abs, derivatives)
+        k = modrelu_kernels(b, q1, q2, rho_abs, derivatives,
+                            same_point=isinstance(pair, SamePointPair))
         dtype = complex_dtype(cov)
         phase = jnp.where(abs_cov > 0, cov / jnp.where(abs_cov > 0, abs_cov, 1), 1
                           ).astype(dtype)
