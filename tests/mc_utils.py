@@ -35,13 +35,17 @@ def empirical_kernels(apply_fn, params, x: jnp.ndarray, ntk_outputs: int = 1) ->
 
     out = apply_fn(params, x)
     k = ntk_outputs
-    jac = jax.jacrev(f_real)(params)
-    leaves = jax.tree_util.tree_leaves(jac)
-    n, kk = out.shape[0], k
-    flat = jnp.concatenate([leaf.reshape(n, kk, 2, -1) for leaf in leaves], axis=-1)
-    jc = flat[:, :, 0, :] + 1j * flat[:, :, 1, :]  # d f / d r, complex, (N, k, P)
-    ntk = jnp.einsum("akp,bkp->ab", jc, jnp.conj(jc)) / k
-    pseudo_ntk = jnp.einsum("akp,bkp->ab", jc, jc) / k
+    n = out.shape[0]
+    # Real Gram of the rows (input a, output channel, Re/Im part) of d f / d r,
+    # leaf by leaf (no concatenated or complex copy of the Jacobian).
+    gram = sum(jnp.einsum("ip,jp->ij", rows, rows, precision=jax.lax.Precision.HIGHEST)
+               for rows in (leaf.reshape(n * k * 2, -1)
+                            for leaf in jax.tree_util.tree_leaves(jax.jacrev(f_real)(params))))
+    g = jnp.trace(gram.reshape(n, k, 2, n, k, 2), axis1=1, axis2=4)  # sum over channels
+    rr, ri, ir, ii = g[:, 0, :, 0], g[:, 0, :, 1], g[:, 1, :, 0], g[:, 1, :, 1]
+    # with J = R + iI: J J^H = RR + II + i (IR - RI), J J^T = RR - II + i (IR + RI)
+    ntk = (rr + ii + 1j * (ir - ri)) / k
+    pseudo_ntk = (rr - ii + 1j * (ir + ri)) / k
     nngp = out @ jnp.conj(out).T / out.shape[-1]
     pseudo_nngp = out @ out.T / out.shape[-1]
     return {"nngp": nngp, "ntk": ntk, "pseudo_nngp": pseudo_nngp, "pseudo_ntk": pseudo_ntk}
