@@ -32,6 +32,9 @@ class GaussianPair(NamedTuple):
       pseudo1: `P11 = E[z1^2]`, or `None` if the pair is circular.
       pseudo2: `P22 = E[z2^2]`, or `None`.
       pseudo: `P12 = E[z1 z2]`, or `None`.
+      unused: boolean mask of entries whose moments the caller discards (it
+        fills them otherwise), or `None` (all are used). A rule may skip
+        expensive work there and return any finite value.
     """
 
     q1: Array
@@ -40,6 +43,7 @@ class GaussianPair(NamedTuple):
     pseudo1: Optional[Array] = None
     pseudo2: Optional[Array] = None
     pseudo: Optional[Array] = None
+    unused: Optional[Array] = None
 
     @property
     def is_circular(self) -> bool:

@@ -17,7 +17,7 @@ from nt_complex import stax
 from nt_complex.gaussian import GaussianPair
 from nt_complex.special import modrelu as mr
 from nt_complex.special.scaled_bessel import scaled_bessel
-from nt_complex.stax.activations._elementwise import activation_layer
+from nt_complex.stax.activations._elementwise import _mirrored, activation_layer
 from nt_complex.stax.activations.phase_equivariant import ModReLU, _modrelu_moments
 
 
@@ -488,3 +488,80 @@ def test_same_point_entries_trace_only_the_diagonal_form():
     cov1_only = jax.jit(lambda x: kernel_fn(x, None).cov1).lower(x).compile()
     assert " conditional(" in general.as_text()
     assert " conditional(" not in cov1_only.as_text()
+
+
+def _near_one_images(shape, seed):
+    """Small perturbations of one complex vector/image: after a Dense or Conv
+    layer their correlations lie in the near-1 quadrature's range."""
+    k1, k2, k3, k4 = jax.random.split(jax.random.PRNGKey(seed), 4)
+    base = jax.random.normal(k1, shape[1:]) + 1j * jax.random.normal(k2, shape[1:])
+    noise = jax.random.normal(k3, shape) + 1j * jax.random.normal(k4, shape)
+    return base + 0.02 * noise
+
+
+@pytest.mark.parametrize("network", ["dense", "conv_global_pool"])
+def test_gram_of_a_batch_integrates_only_the_upper_triangle(network, monkeypatch):
+    """`kernel_fn(x, None)`: the near-1 quadrature runs on the entries on and
+    above the batch diagonal only (counted where the quadrature is called), the
+    rest are mirror images (NNGP and NTK exactly Hermitian where no spatial
+    pooling sums the mirrored pairs in another order); they agree
+    with `kernel_fn(x, x)`, which integrates every entry itself, to 1e-10 (the
+    rule's accuracy) without and with spatial pairs (NTK on the Dense network
+    only: each get compiles the rule again; the diagonal spatial layout's
+    mirror image is checked in test_mirror_image_layouts)."""
+    n = 6
+    if network == "dense":
+        x = _near_one_images((n, 8), 0)
+        layers = [stax.Dense(64, b_std=0.1), ModReLU(-0.5), stax.Dense(1)]
+    else:
+        x = _near_one_images((n, 3, 3, 2), 1)
+        layers = [stax.Conv(8, (2, 2), padding="SAME", b_std=0.1), ModReLU(-0.5),
+                  stax.GlobalAvgPool(), stax.Dense(1)]
+    kernel_fn = stax.serial(*layers)[2]
+    integrated = []
+    original = mr.modrelu_quadrature
+
+    def counting(c1, c2, x, derivatives=True, where=None):
+        jax.debug.callback(lambda w: integrated.append(int(np.sum(w))), where)
+        return original(c1, c2, x, derivatives, where)
+
+    monkeypatch.setattr(mr, "modrelu_quadrature", counting)
+    jax.clear_caches()  # retrace with the counting quadrature
+    get = ("nngp", "ntk") if network == "dense" else ("nngp",)  # compile time
+    gram = kernel_fn(x, None, get)
+    upper = sum(integrated)
+    integrated.clear()
+    cross = kernel_fn(x, x, get)
+    everything = sum(integrated)
+    if network == "conv_global_pool":  # pairs of positions: some within one example
+        same_example = n * 9 * 9  # (i, i, p, p'), all integrated on both paths
+        assert everything / 2 <= upper <= (everything + same_example) / 2, (upper, everything)
+        assert upper < everything
+    else:  # (i, j), i != j: the quadrature's entries; i = j is |rho| = 1
+        assert everything == n * (n - 1), everything
+        assert upper == everything // 2, (upper, everything)
+    for got, full in zip(gram, cross):
+        got, full = np.asarray(got), np.asarray(full)
+        if network == "dense":  # pooling sums (p, p') and (p', p) in other orders
+            assert np.array_equal(got, np.conj(got.T))
+        np.testing.assert_allclose(got, full, rtol=1e-10, atol=0)
+
+
+@pytest.mark.parametrize("diagonal_spatial", [True, False])
+@pytest.mark.parametrize("hermitian", [True, False])
+def test_mirror_image_layouts(diagonal_spatial, hermitian):
+    """The entries below the batch diagonal of a kernel of a batch with itself
+    are rebuilt from those above: `K[j, i, p', p] = conj K[i, j, p, p']` (or
+    without `conj` for pseudo kernels), `K[j, i, p] = conj K[i, j, p]` in the
+    diagonal spatial layout; the entries on and above it are kept."""
+    rng = np.random.default_rng(3)
+    shape = (4, 4, 3, 2) if diagonal_spatial else (4, 4, 3, 3, 2, 2)
+    a = rng.normal(size=shape) + 1j * rng.normal(size=shape)
+    perm = (1, 0, 2, 3) if diagonal_spatial else (1, 0, 3, 2, 5, 4)
+    image = np.transpose(a, perm)
+    kernel = a + (np.conj(image) if hermitian else image)  # exactly (conj-)symmetric
+    lower = np.arange(4)[:, None] > np.arange(4)[None, :]
+    lower = lower.reshape((4, 4) + (1,) * (len(shape) - 2))
+    garbage = np.where(lower, np.nan, kernel)
+    got = _mirrored(jnp.asarray(garbage), hermitian, diagonal_spatial)
+    assert np.array_equal(np.asarray(got), kernel)

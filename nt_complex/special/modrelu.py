@@ -319,7 +319,8 @@ def modrelu_quadrature(c1: Array, c2: Array, x: Array, derivatives: bool = True,
 
 
 def modrelu_kernels(b: float, q1: Array, q2: Array, rho_abs: Array,
-                    derivatives: bool = True, same_point: bool = False) -> ModReLUKernels:
+                    derivatives: bool = True, same_point: bool = False,
+                    needed: Array | None = None) -> ModReLUKernels:
     """Normalised modReLU kernels for bias `b` (static), variances `q1, q2` and
     `|rho|` in [0, 1] (values above 1 from rounding are treated as 1, with the
     derivative in `|rho|` kept).
@@ -333,6 +334,9 @@ def modrelu_kernels(b: float, q1: Array, q2: Array, rho_abs: Array,
     blocks without any selected entry are skipped). `same_point` (static):
     every entry pairs a point with itself (`|rho| = 1`, `q1 = q2`), so only the
     diagonal closed form is traced: no series or quadrature to compile.
+    `needed` (boolean, broadcastable): entries where it is False are not
+    integrated by the quadrature (0 there instead; for callers that discard
+    those entries).
 
     Example:
       >>> import jax; jax.config.update('jax_enable_x64', True)
@@ -372,7 +376,10 @@ def modrelu_kernels(b: float, q1: Array, q2: Array, rho_abs: Array,
     for k in fields:
         series_ok &= bounds[k] <= SWITCH_TOL * jnp.sqrt(scale1[k] * scale2[k])
     at_one = x >= 1
-    quad = modrelu_quadrature(c1, c2, x, derivatives, where=~series_ok & ~at_one)
+    integrate = ~series_ok & ~at_one
+    if needed is not None:
+        integrate &= needed
+    quad = modrelu_quadrature(c1, c2, x, derivatives, where=integrate)
     out = []
     for k in range(3):
         value = jnp.where(at_one, diagonal[k], jnp.where(series_ok, series[k], quad[k]))

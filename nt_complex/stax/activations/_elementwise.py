@@ -152,20 +152,47 @@ def _value_of_first(own, value):
     return own + jnp.where(jnp.isfinite(value), change, 0)
 
 
+def _below_diagonal(rows: jnp.ndarray, n2: int, ndim: int) -> jnp.ndarray:
+    """Entries `(i, j, ...)` with `i > j` (`rows`: the entries' `x1` indices)
+    in the `nngp` layout of `ndim` axes."""
+    lower = rows[:, None] > jnp.arange(n2)[None, :]
+    return lower.reshape(lower.shape + (1,) * (ndim - 2))
+
+
+def _mirrored(x: Optional[jnp.ndarray], hermitian: bool, diagonal_spatial: bool
+              ) -> Optional[jnp.ndarray]:
+    """The kernel `x` of a batch with itself with each entry below the batch
+    diagonal replaced by its mirror image above it: `x[j, i, p', p]`, conjugated
+    if `hermitian` (NNGP, NTK; pseudo kernels are symmetric). Spatial axes come
+    in pairs `(p, p')` unless `diagonal_spatial`."""
+    if x is None:
+        return None
+    perm = [1, 0]
+    for axis in range(2, x.ndim, 1 if diagonal_spatial else 2):
+        perm += [axis] if diagonal_spatial else [axis + 1, axis]
+    image = jnp.transpose(x, perm)
+    if hermitian:
+        image = jnp.conj(image)
+    return jnp.where(_below_diagonal(jnp.arange(x.shape[0]), x.shape[1], x.ndim), image, x)
+
+
 def _full_like(value: Optional[jnp.ndarray], shape_like: jnp.ndarray):
     if value is None:
         return None
     return jnp.broadcast_to(value, jnp.shape(shape_like))
 
 
-@functools.partial(jax.jit, static_argnums=(0, 1))
-def _kernel_of_activation(moments: MomentsFn, entries_per_block: int,
+@functools.partial(jax.jit, static_argnums=(0, 1, 2))
+def _kernel_of_activation(moments: MomentsFn, entries_per_block: int, upper_triangle: bool,
                           k: ComplexKernel) -> ComplexKernel:
     """The output kernel of the activation with rule `moments`, compiled once per
     `moments`, block size and input shape: an eager `kernel_fn` then pays one
     compilation per activation instead of one per array operation, and layers
     sharing a `moments` function (every `CReLU()`, every `ModReLU(b)` with one
-    `b`) share it. Inlined under an outer `jit`."""
+    `b`) share it. Inlined under an outer `jit`. With `upper_triangle`, the
+    kernel of a batch with itself (`x2 = None`) marks the entries below the
+    batch diagonal `unused` and fills them with the mirror images of those
+    above (exactly Hermitian output)."""
     pair1, pair12, pair2 = _pairs(k)
     need_ntk = k.ntk is not None
     m1 = moments(pair1, need_ntk)
@@ -177,6 +204,8 @@ def _kernel_of_activation(moments: MomentsFn, entries_per_block: int,
     def entries(args):
         pair12, pair1, m1_full, rows, ntk, pseudo_ntk = args
         nngp = pair12.cov
+        if upper_triangle and rows is not None:
+            pair12 = pair12._replace(unused=_below_diagonal(rows, nngp.shape[1], nngp.ndim))
         m12 = _with_same_points(moments(pair12, need_ntk), m1_full,
                                 _same_point_mask(pair12, pair1, rows))
         if need_ntk:
@@ -189,6 +218,10 @@ def _kernel_of_activation(moments: MomentsFn, entries_per_block: int,
     nngp, pseudo_nngp, ntk, pseudo_ntk = map_row_blocks(
         entries, (pair12, pair1, m1_full, rows, k.ntk, k.pseudo_ntk),
         n1, k.nngp.size // max(n1, 1), entries_per_block)
+    if upper_triangle and rows is not None:
+        ds = k.diagonal_spatial
+        nngp, ntk = _mirrored(nngp, True, ds), _mirrored(ntk, True, ds)
+        pseudo_nngp, pseudo_ntk = _mirrored(pseudo_nngp, False, ds), _mirrored(pseudo_ntk, False, ds)
     m2 = None if pair2 is None else moments(pair2, False)
     circular_out = pseudo_nngp is None and (pseudo_ntk is None or not need_ntk)
     out = dict(
@@ -211,13 +244,17 @@ def _kernel_of_activation(moments: MomentsFn, entries_per_block: int,
 
 
 def activation_layer(name: str, fn: Callable[[jnp.ndarray], jnp.ndarray],
-                     moments: MomentsFn):
+                     moments: MomentsFn, upper_triangle: bool = False):
     """Build `(init_fn, apply_fn, kernel_fn)` for the pointwise activation `fn`.
 
     Args:
       name: layer name (used in errors).
       fn: the complex function applied elementwise by `apply_fn`.
       moments: `moments(pair, derivatives) -> Moments`, the infinite-width rule.
+      upper_triangle: `moments` skips work on `pair.unused` entries; the kernel
+        of a batch with itself then evaluates the entries on and above the
+        batch diagonal and mirrors them (worth it only where the rule's cost
+        per entry is data-dependent, as modReLU's near-1 quadrature).
 
     Example:
       >>> import jax.numpy as jnp
@@ -242,6 +279,6 @@ def activation_layer(name: str, fn: Callable[[jnp.ndarray], jnp.ndarray],
                 f"{name} needs a Gaussian input kernel, but it follows a "
                 f"nonlinearity (or another non-Gaussian layer). Insert a Dense or "
                 f"Conv layer between two activations.")
-        return _kernel_of_activation(moments, _row_blocks.ENTRIES_PER_BLOCK, k)
+        return _kernel_of_activation(moments, _row_blocks.ENTRIES_PER_BLOCK, upper_triangle, k)
 
     return build_layer(name, init_fn, apply_fn, rule)

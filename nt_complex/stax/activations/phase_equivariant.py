@@ -57,7 +57,8 @@ def _modrelu_moments(b: float):
         norm = jnp.sqrt(q1 * q2)
         rho_abs = jnp.where(norm > 0, abs_cov / jnp.where(norm > 0, norm, 1), 0)
         k = modrelu_kernels(b, q1, q2, rho_abs, derivatives,
-                            same_point=isinstance(pair, SamePointPair))
+                            same_point=isinstance(pair, SamePointPair),
+                            needed=None if pair.unused is None else ~pair.unused)
         dtype = complex_dtype(cov)
         phase = jnp.where(abs_cov > 0, cov / jnp.where(abs_cov > 0, abs_cov, 1), 1
                           ).astype(dtype)
@@ -101,5 +102,6 @@ def ModReLU(b: float):
         raise TypeError(f"ModReLU: b must be a real number, got {b!r}.") from None
     if not math.isfinite(b):
         raise ValueError(f"ModReLU: b must be finite, got {b}.")
-    return with_diagonal(activation_layer("ModReLU", _modrelu_fn(b), _modrelu_moments(b)),
+    return with_diagonal(activation_layer("ModReLU", _modrelu_fn(b), _modrelu_moments(b),
+                                          upper_triangle=True),
                          modrelu_diagonal_moments(b))
