@@ -6,9 +6,10 @@ resident high-water mark of that process, which includes the ~0.3 GB of an
 imported JAX) are its own.
 
 *kernel_fn*: NNGP + NTK of `Dense(512, b_std=0.1) -> ModReLU(-0.5) -> Dense(1)`,
-jitted, on an `n x n` Gram, three regimes (sizes in `_SIZE`; the near-1 and
-mixed Grams are smaller because their entries cost ~0.5 ms each: entries/s is
-what is compared; `quick=True` caps n at 64):
+jitted, on the `512 x 512` Gram of a batch (`x2 = None`: the near-1 quadrature
+runs on the entries on and above the diagonal, the rest are mirror images),
+three regimes (`quick=True` uses 64 x 64), and the near-1 regime between two
+batches (`x1 != x2`, every entry integrated):
 
 * *typical*: iid complex Gaussian inputs (|rho| small);
 * *near-1*: small perturbations of one vector, every off-diagonal
@@ -37,7 +38,7 @@ from bench.timing import peak_rss_gb, run_in_fresh_process
 
 _RHO_VISITS = (0.3, 0.8, 0.95, 0.99, 0.999, 1 - 1e-5, 1 - 1e-7, 1 - 1e-9, 1.0)
 _PERTURBATION = 0.02  # relative spread of the near-1 inputs: |rho| > 0.999
-_SIZE = {"typical": 512, "near-1": 128, "mixed": 256}
+_SIZE = 512
 
 
 def _inputs(n: int, kind: str, d: int = 32):
@@ -60,8 +61,12 @@ def _time_kernel(activation: str, kind: str, n: int, repeats: int) -> dict:
     from nt_complex import stax
     layer = stax.ModReLU(-0.5) if activation == "modrelu" else stax.CReLU()
     kernel_fn = stax.serial(stax.Dense(512, b_std=0.1), layer, stax.Dense(1))[2]
-    x = _inputs(n, kind)
-    fn = jax.jit(lambda x: kernel_fn(x, None, ("nngp", "ntk")))
+    if kind.endswith("cross"):  # x1 != x2: every entry of the n x n kernel integrated
+        both = _inputs(2 * n, kind.split()[0])
+        x, x2 = both[:n], both[n:]
+    else:
+        x, x2 = _inputs(n, kind), None
+    fn = jax.jit(lambda x: kernel_fn(x, x2, ("nngp", "ntk")))
     start, cpu = time.perf_counter(), time.process_time()
     compiled = fn.lower(x).compile()
     compile_s, compile_cpu_s = time.perf_counter() - start, time.process_time() - cpu
@@ -71,10 +76,11 @@ def _time_kernel(activation: str, kind: str, n: int, repeats: int) -> dict:
         jax.block_until_ready(compiled(x))
         best = min(best, time.perf_counter() - start)
         best_cpu = min(best_cpu, time.process_time() - cpu)
-    g = x @ jnp.conj(x).T
-    d = jnp.sqrt(jnp.real(jnp.diagonal(g)))
-    rho = jnp.abs(g) / (d[:, None] * d[None])
-    off = ~np.eye(n, dtype=bool)
+    other = x if x2 is None else x2
+    g = x @ jnp.conj(other).T
+    norm = lambda v: jnp.sqrt(jnp.sum(jnp.abs(v) ** 2, axis=1))
+    rho = jnp.abs(g) / (norm(x)[:, None] * norm(other)[None])
+    off = ~np.eye(n, dtype=bool) if x2 is None else np.ones((n, n), bool)
     return {"compile_s": compile_s, "run_s": best, "entries_per_s": n * n / best,
             "compile_cpu_s": compile_cpu_s, "run_cpu_s": best_cpu,
             "entries_per_cpu_s": n * n / best_cpu,
@@ -125,8 +131,8 @@ def run(quick: bool = False) -> str:
              "| ModReLU entries/s (per CPU-s) | compile s (CPU-s) | peak memory (GB) "
              "| CReLU entries/s (per CPU-s) | ModReLU/CReLU CPU time |",
              "|---|---|---|---|---|---|---|---|---|"]
-    for kind in ("typical", "near-1", "mixed") if only != "grid" else ():
-        n = min(_SIZE[kind], 64) if quick else _SIZE[kind]
+    for kind in ("typical", "near-1", "mixed", "near-1 cross") if only != "grid" else ():
+        n = 64 if quick else _SIZE
         task = {"what": "kernel", "kind": kind, "n": n, "repeats": repeats}
         m = _measure({**task, "activation": "modrelu"})
         c = _measure({**task, "activation": "crelu"})
