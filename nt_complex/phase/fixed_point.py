@@ -13,6 +13,7 @@ at a non-finite value, or after `max_iter` steps, and reports which.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -33,11 +34,19 @@ class FixedPointResult(NamedTuple):
     residual: jnp.ndarray
 
 
-def _newton_step(f: Callable, x: jnp.ndarray, residual: jnp.ndarray) -> jnp.ndarray:
+def _value_and_jacobian(f: Callable, x: jnp.ndarray) -> tuple[jnp.ndarray, jnp.ndarray]:
+    """`f(x)` and its derivative (the Jacobian for a 1-D state)."""
     if x.ndim == 0:
-        _, slope = jax.jvp(f, (x,), (jnp.ones_like(x),))
-        return residual / (1 - slope)
-    jac = jax.jacfwd(f)(x) - jnp.eye(x.size, dtype=x.dtype)
+        return jax.jvp(f, (x,), (jnp.ones_like(x),))
+    fx, linear = jax.linearize(f, x)
+    return fx, jax.vmap(linear)(jnp.eye(x.size, dtype=x.dtype)).T
+
+
+def _newton_step(x: jnp.ndarray, fx: jnp.ndarray, jac: jnp.ndarray) -> jnp.ndarray:
+    residual = fx - x
+    if x.ndim == 0:
+        return residual / (1 - jac)
+    jac = jac - jnp.eye(x.size, dtype=x.dtype)
     normal = jac.T @ jac
     scale = jnp.trace(normal) / x.size
     damping = 1e-12 * scale + jnp.finfo(x.dtype).tiny
@@ -83,30 +92,35 @@ def fixed_point(f: Callable[[jnp.ndarray], jnp.ndarray], x0, *, tol: float = 1e-
         small = size(r) <= tol * jnp.maximum(1.0, size(x))
         return small | ~jnp.all(jnp.isfinite(x)) | ~jnp.all(jnp.isfinite(r))
 
+    # One call site of `f` (each is a copy of its program; modReLU's c-map
+    # compiles for ~7 s per copy): every pass evaluates `f` and its derivative
+    # at two points, first at x0 (twice), then at the Newton and plain candidates.
+    evaluate = jax.vmap(functools.partial(_value_and_jacobian, f))
+
     def cond(state):
-        x, fx, it = state
-        return (it < max_iter) & ~done(x, fx - x)
+        x, fx, _, it, first = state
+        return first | ((it < max_iter) & ~done(x, fx - x))
 
     def body(state):
-        x, fx, it = state
+        x, fx, jac, it, first = state
+        step = _newton_step(x, fx, jac)
+        candidates = jnp.where(first, jnp.stack([x, x]), jnp.stack([x + step, fx]))
+        f_candidates, jac_candidates = evaluate(candidates)
+        (x_newton, x_plain), (r_newton, r_plain) = candidates, f_candidates - candidates
         r = fx - x
-        step = _newton_step(f, x, r)
-        x_newton = x + step
-        f_newton = f(x_newton)
-        r_newton = f_newton - x_newton
-        x_plain = fx
-        f_plain = f(x_plain)
         # Newton must beat the plain step (not just the current residual): a
         # wrong Jacobian (e.g. autodiff of a kernel near a branch switch) gives
         # tiny steps that reduce the residual a little and would stall the loop.
-        accept = (jnp.all(jnp.isfinite(x_newton)) & jnp.all(jnp.isfinite(f_newton))
-                  & (jnp.vdot(step, r) > 0)
-                  & (size(r_newton) < jnp.minimum(size(r), finite_or_inf(size(f_plain - x_plain)))))
-        x_next = jnp.where(accept, x_newton, x_plain)
-        f_next = jnp.where(accept, f_newton, f_plain)
-        return x_next, f_next, it + 1
+        accept = first | (jnp.all(jnp.isfinite(x_newton)) & jnp.all(jnp.isfinite(r_newton))
+                          & (jnp.vdot(step, r) > 0)
+                          & (size(r_newton) < jnp.minimum(size(r), finite_or_inf(size(r_plain)))))
+        pick = jnp.where(accept, 0, 1)
+        return (candidates[pick], f_candidates[pick], jac_candidates[pick],
+                it + jnp.where(first, 0, 1), jnp.array(False))
 
-    x, fx, it = lax.while_loop(cond, body, (x0, f(x0), jnp.array(0)))
+    jac0 = jnp.zeros(x0.shape * 2, x0.dtype)
+    x, fx, _, it, _ = lax.while_loop(cond, body, (x0, jnp.zeros_like(x0), jac0, jnp.array(0),
+                                                  jnp.array(True)))
     r = fx - x
     converged = (size(r) <= tol * jnp.maximum(1.0, size(x))) & jnp.all(jnp.isfinite(x))
     return FixedPointResult(x, converged, it, size(r))

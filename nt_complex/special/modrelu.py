@@ -33,9 +33,11 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
+from jax.custom_derivatives import SymbolicZero
 from jax.scipy.special import erfc
 
 from nt_complex.special.bessel_quadrature import bessel_form_quadrature
@@ -336,7 +338,9 @@ def modrelu_kernels(b: float, q1: Array, q2: Array, rho_abs: Array,
     diagonal closed form is traced: no series or quadrature to compile.
     `needed` (boolean, broadcastable): entries where it is False are not
     integrated by the quadrature (0 there instead; for callers that discard
-    those entries).
+    those entries). Without `derivatives`, `A` and `B` are returned as 0 and
+    the `|rho|`-derivative of `G` at constant variances is `A + B` from their
+    values (no autodiff through the series and the quadrature).
 
     Example:
       >>> import jax; jax.config.update('jax_enable_x64', True)
@@ -364,24 +368,63 @@ def modrelu_kernels(b: float, q1: Array, q2: Array, rho_abs: Array,
         return jnp.where(q > 0, jnp.minimum(-b / jnp.sqrt(safe), _C_MAX), _C_MAX)
 
     c1, c2 = depth(q1), depth(q2)
+    if same_point:
+        diagonal = _diagonal_with_slope(c1, c2, x)
+        return ModReLUKernels(*(jnp.broadcast_to(v, shape) for v in diagonal))
+    needed = jnp.ones(shape, bool) if needed is None else jnp.broadcast_to(needed, shape)
+    x = jnp.broadcast_to(x, shape)
+    if derivatives:
+        return _negative_bias(c1, c2, x, True, needed)
+    g = _negative_bias_g(c1, c2, x, needed)
+    zeros = jnp.zeros_like(g)
+    return ModReLUKernels(g, zeros, zeros)
+
+
+def _diagonal_with_slope(c1: Array, c2: Array, x: Array) -> ModReLUKernels:
+    """The closed form at `|rho| = 1`, with `dG/d|rho| = A + B` there (which the
+    closed form alone would not show to autodiff)."""
     diagonal = modrelu_diagonal(-c1, -c2)
     slope_at_one = (x - lax.stop_gradient(x)) * (diagonal.a + diagonal.b)
-    diagonal = diagonal._replace(g=diagonal.g + slope_at_one)
-    if same_point:
-        return ModReLUKernels(*(jnp.broadcast_to(v, shape) for v in diagonal))
+    return diagonal._replace(g=diagonal.g + slope_at_one)
+
+
+def _negative_bias(c1: Array, c2: Array, x: Array, derivatives: bool, needed: Array
+                   ) -> ModReLUKernels:
+    """`b < 0` below `|rho| = 1`: series where its bound allows, else the
+    quadrature (on `needed` entries); the diagonal closed form at 1."""
+    diagonal = _diagonal_with_slope(c1, c2, x)
     series, bounds = modrelu_series(c1, c2, x)
     scale1, scale2 = modrelu_diagonal(-c1, -c1), modrelu_diagonal(-c2, -c2)
-    fields = range(3) if derivatives else range(1)
-    series_ok = jnp.ones(shape, bool)
-    for k in fields:
+    series_ok = jnp.ones(x.shape, bool)
+    for k in range(3) if derivatives else range(1):
         series_ok &= bounds[k] <= SWITCH_TOL * jnp.sqrt(scale1[k] * scale2[k])
     at_one = x >= 1
-    integrate = ~series_ok & ~at_one
-    if needed is not None:
-        integrate &= needed
-    quad = modrelu_quadrature(c1, c2, x, derivatives, where=integrate)
-    out = []
-    for k in range(3):
-        value = jnp.where(at_one, diagonal[k], jnp.where(series_ok, series[k], quad[k]))
-        out.append(jnp.broadcast_to(value, shape))
-    return ModReLUKernels(*out)
+    quad = modrelu_quadrature(c1, c2, x, derivatives, where=~series_ok & ~at_one & needed)
+    return ModReLUKernels(*(jnp.where(at_one, diagonal[k], jnp.where(series_ok, series[k], quad[k]))
+                            for k in range(3)))
+
+
+@jax.custom_jvp
+def _negative_bias_g(c1: Array, c2: Array, x: Array, needed: Array) -> Array:
+    """`G` of `_negative_bias`, whose `|rho|`-derivative is the Wirtinger
+    identity `dG/d|rho| = A + B` when the variances are constant (the c-map of
+    the phase module): the values of `A, B` compile to a much smaller program
+    than autodiff through the series and the quadrature (14.4 -> 7.0 CPU-s)."""
+    return _negative_bias(c1, c2, x, False, needed).g
+
+
+def _instantiate(tangent, like: Array) -> Array:
+    return jnp.zeros_like(like) if isinstance(tangent, SymbolicZero) else tangent
+
+
+def _negative_bias_g_jvp(primals, tangents):
+    c1, c2, x, needed = primals
+    dc1, dc2, dx, _ = tangents
+    if isinstance(dc1, SymbolicZero) and isinstance(dc2, SymbolicZero):
+        k = _negative_bias(c1, c2, x, True, needed)
+        return k.g, (k.a + k.b) * _instantiate(dx, x)
+    return jax.jvp(lambda a, b, y: _negative_bias(a, b, y, False, needed).g, (c1, c2, x),
+                   tuple(_instantiate(t, v) for t, v in zip((dc1, dc2, dx), (c1, c2, x))))
+
+
+_negative_bias_g.defjvp(_negative_bias_g_jvp, symbolic_zeros=True)
