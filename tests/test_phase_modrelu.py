@@ -18,6 +18,7 @@ from scipy import stats
 from scipy.special import ive
 
 import nt_complex.stax as cstax
+from nt_complex.special import bessel_quadrature as bq
 from nt_complex.phase import Status, phase_diagram, saddle_node_line
 
 BIAS = -0.5
@@ -104,14 +105,23 @@ def c_map(c: float, p: float, W_var: float, b_var: float) -> float:
 
 
 @pytest.mark.slow
-def test_c_star_at_ordered_points():
+def test_c_star_at_ordered_points(monkeypatch):
     """The issue's points: the library finds c* = 1 (status OK; was
     C_NOT_CONVERGED at (1.6, 0.3)). Independently, the test's Bessel c-map lies
     above the diagonal from the start c up to 0.98 (no fixed point below) and
     c = 1 attracts (slope chi_1 < 1 from the quadrature of test_phase_multipliers),
-    so the iteration from c = 0.1 ends at c* = 1."""
+    so the iteration from c = 0.1 ends at c* = 1. Newton's derivative of the
+    c-map is `A + B` from their values: no entrywise-Jacobian pass of the
+    near-1 quadrature is traced (one took ~25 of the ~40 s of a one-point
+    diagram)."""
+    passes = []
+    original = bq._block_values
+    monkeypatch.setattr(bq, "_block_values",
+                        lambda *args: passes.append(args[-1]) or original(*args))
+    jax.clear_caches()  # trace the rule again, with the recording pass
     W, B = [1.2, 1.6], [0.3]
     pd = phase_diagram(modrelu_block, W, B)
+    assert passes and not any(passes), passes  # the last argument is `jacobian`
     assert pd.status.tolist() == [[Status.OK, Status.OK]]
     np.testing.assert_allclose(pd.c_star, 1.0, atol=1e-8)
     assert np.all(pd.chi_1 < 1)

@@ -88,7 +88,9 @@ def pair_kernel(spec: BlockSpec, q: jnp.ndarray, k12: jnp.ndarray | None):
         row2 = jnp.stack([jnp.conj(k12), q])
         nngp = jnp.stack([row1, row2])
         n = 2
-    cov1 = jnp.stack([nngp[i, i] for i in range(n)])
+    # from q itself, not nngp's diagonal: the variances then carry no tangent
+    # of k12 (a c-map's derivative sees them as constants)
+    cov1 = jnp.stack([q] * n)
     fields = dict(
         nngp=nngp, ntk=None, cov1=cov1, cov2=None, x1_is_x2=jnp.array(True),
         is_gaussian=True, is_reversed=False, is_input=True, diagonal_batch=True,
