@@ -1,8 +1,8 @@
 """Benchmark: ModReLU(b=-0.5) kernels: `kernel_fn` entries/s and vmapped grids.
 
 `run(quick=False) -> str` returns Markdown tables. Every measurement runs in a
-fresh subprocess so that its compile time and peak memory (`ru_maxrss`, the
-resident high-water mark of that process, which includes the ~0.3 GB of an
+fresh subprocess so that its compile time and peak memory (`VmHWM`, the
+resident high-water mark of that process (`bench.timing.peak_rss_gb`), which includes the ~0.3 GB of an
 imported JAX) are its own.
 
 *kernel_fn*: NNGP + NTK of `Dense(512, b_std=0.1) -> ModReLU(-0.5) -> Dense(1)`,

@@ -10,7 +10,7 @@ reported separately.
 modReLU rows: each case runs in a fresh subprocess (`python -m bench.bench_phase
 CASE M N [--no-correlation]`), which reports the wall time of one
 `phase_diagram` call including compilation and its peak resident memory
-(`ru_maxrss`; XLA's buffers are invisible to tracemalloc). The 250 x 300 rows
+(`bench.timing.peak_rss_gb`; XLA's buffers are invisible to tracemalloc). The 250 x 300 rows
 (NT's notebook size) run only with `BENCH_PHASE_FULL=1`.
 """
 
