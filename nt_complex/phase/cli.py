@@ -92,10 +92,10 @@ def add_phase_diagram_command(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--b-var-max", type=float, default=0.25, dest="b_var_max")
     parser.add_argument("--grid", type=int, nargs=2, metavar=("M", "N"), default=[60, 40],
                         help="M points in sigma_w^2, N points in sigma_b^2")
-    parser.add_argument("--c-star", action=argparse.BooleanOptionalAction, default=None,
+    parser.add_argument("--c-star", action=argparse.BooleanOptionalAction, default=True,
                         dest="c_star",
-                        help="compute c* (default: yes, except modrelu, whose kernel at "
-                             "|rho| < 1 is expensive: then the map shows chi_1)")
+                        help="compute c* and colour the map by it (default; --no-c-star "
+                             "colours it by chi_1 and skips the c iteration)")
     parser.add_argument("--out", required=True, help="output image, e.g. phase.png")
     parser.set_defaults(func=run_phase_diagram)
     return parser
@@ -145,10 +145,10 @@ def run_phase_diagram(args: argparse.Namespace) -> int:
     W_var = np.linspace(args.W_var_max / m, args.W_var_max, m)
     b_var = np.linspace(0.0, args.b_var_max, n)
     input_shape = None if args.conv is None else tuple(args.conv)
-    # modReLU's q-map and chi are closed forms, but its c iteration evaluates the
-    # kernel at |rho| < 1 (nt_complex/special/modrelu.py), whose quadrature is
-    # paid by every entry under vmap: small chunks bound the memory.
-    with_c = args.c_star if args.c_star is not None else args.activation != "modrelu"
+    # modReLU's c iteration evaluates its kernel at |rho| < 1, whose near-1
+    # quadrature is paid by every entry under vmap: small chunks bound the memory
+    # (60 x 40 with c*: 22 s, 0.64 GB).
+    with_c = args.c_star
     chunk_size = 16 if args.activation == "modrelu" and with_c else 8192
     with tqdm(total=m * n, desc="phase diagram", unit="pt") as bar:
         pd = phase_diagram(block, W_var, b_var, input_shape=input_shape,
