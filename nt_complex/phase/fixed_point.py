@@ -118,7 +118,7 @@ def fixed_point(f: Callable[[jnp.ndarray], jnp.ndarray], x0, *, tol: float = 1e-
         return (candidates[pick], f_candidates[pick], jac_candidates[pick],
                 it + jnp.where(first, 0, 1), jnp.array(False))
 
-    jac0 = jnp.zeros(x0.shape * 2, x0.dtype)
+    jac0 = jnp.zeros(x0.shape * 2, x0.dtype)  # a slope () or a Jacobian (n, n)
     x, fx, _, it, _ = lax.while_loop(cond, body, (x0, jnp.zeros_like(x0), jac0, jnp.array(0),
                                                   jnp.array(True)))
     r = fx - x
