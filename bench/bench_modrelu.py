@@ -2,8 +2,8 @@
 
 `run(quick=False) -> str` returns Markdown tables. Every measurement runs in a
 fresh subprocess so that its compile time and peak memory (`VmHWM`, the
-resident high-water mark of that process (`bench.timing.peak_rss_gb`), which includes the ~0.3 GB of an
-imported JAX) are its own.
+resident high-water mark of that process, `bench.timing.peak_rss_gb`, which
+includes the ~0.3 GB of an imported JAX) are its own.
 
 *kernel_fn*: NNGP + NTK of `Dense(512, b_std=0.1) -> ModReLU(-0.5) -> Dense(1)`,
 jitted, on the `512 x 512` Gram of a batch (`x2 = None`: the near-1 quadrature

@@ -221,7 +221,8 @@ def _kernel_of_activation(moments: MomentsFn, entries_per_block: int, upper_tria
     if upper_triangle and rows is not None:
         ds = k.diagonal_spatial
         nngp, ntk = _mirrored(nngp, True, ds), _mirrored(ntk, True, ds)
-        pseudo_nngp, pseudo_ntk = _mirrored(pseudo_nngp, False, ds), _mirrored(pseudo_ntk, False, ds)
+        pseudo_nngp = _mirrored(pseudo_nngp, False, ds)
+        pseudo_ntk = _mirrored(pseudo_ntk, False, ds)
     m2 = None if pair2 is None else moments(pair2, False)
     circular_out = pseudo_nngp is None and (pseudo_ntk is None or not need_ntk)
     out = dict(

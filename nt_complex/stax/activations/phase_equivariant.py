@@ -102,6 +102,7 @@ def ModReLU(b: float):
         raise TypeError(f"ModReLU: b must be a real number, got {b!r}.") from None
     if not math.isfinite(b):
         raise ValueError(f"ModReLU: b must be finite, got {b}.")
+    # only b < 0 has a quadrature to skip (b >= 0: closed forms, symmetric already)
     return with_diagonal(activation_layer("ModReLU", _modrelu_fn(b), _modrelu_moments(b),
-                                          upper_triangle=True),
+                                          upper_triangle=b < 0),
                          modrelu_diagonal_moments(b))
