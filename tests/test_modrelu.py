@@ -565,3 +565,25 @@ def test_mirror_image_layouts(diagonal_spatial, hermitian):
     garbage = np.where(lower, np.nan, kernel)
     got = _mirrored(jnp.asarray(garbage), hermitian, diagonal_spatial)
     assert np.array_equal(np.asarray(got), kernel)
+
+
+def test_g_alone_differentiates_by_the_wirtinger_identity_or_by_autodiff():
+    """`derivatives=False` (the phase module's c-map): at constant variances the
+    |rho|-slope of G is `A + B` from their values (no autodiff through the series
+    and the quadrature), checked against central differences of G itself on the
+    series, in the near-1 rule and at 1; with a variance tangent the slope comes
+    from autodiff, also checked against central differences."""
+    q1, q2 = jnp.array([1.0, 0.7, 2.0]), jnp.array([1.0, 0.9, 2.0])
+    xs = jnp.array([0.5, 0.9995, 1.0])
+    g = jax.jit(lambda a, b, x: mr.modrelu_kernels(-0.5, a, b, x, False).g)
+    slope_x = jax.jit(lambda x: jax.jvp(lambda y: g(q1, q2, y), (x,), (jnp.ones_like(x),))[1])
+    slope_q = jax.jit(lambda a: jax.jvp(lambda p: g(p, q2, xs), (a,), (jnp.ones_like(a),))[1])
+    # backward differences (|rho| <= 1), Richardson-combined to cancel the
+    # sqrt(h) term of G's (1 - |rho|)^(3/2) kink term at 1: 2 D(h) - D(4h)
+    h = 1e-7
+    backward = lambda step: (g(q1, q2, xs) - g(q1, q2, xs - step)) / step
+    expected = np.asarray(2 * backward(h) - backward(4 * h))
+    np.testing.assert_allclose(np.asarray(slope_x(xs)), expected, rtol=1e-6)
+    hq = 1e-6
+    central = np.asarray((g(q1 + hq, q2, xs) - g(q1 - hq, q2, xs)) / (2 * hq))
+    np.testing.assert_allclose(np.asarray(slope_q(q1)), central, rtol=1e-6)
