@@ -45,7 +45,6 @@ from typing import Any, Optional
 import jax
 import jax.numpy as jnp
 import numpy as np
-from scipy import special
 
 __all__ = ["Measurement", "Family", "FamilySpec", "SPECS", "measure", "intended_W_var",
            "family", "families", "report", "COMPLEX_TRUNCATED_NORMAL_FACTOR"]
@@ -160,6 +159,7 @@ def measure(initializer: Initializer, shape: Sequence[int], dtype: Any = jnp.flo
     per_draw = fan_in * np.mean(np.abs(w) ** 2, axis=1)
     pseudo = np.sum(w ** 2, axis=1) / np.sum(np.abs(w) ** 2, axis=1)
     mean = float(np.mean(per_draw))
+    from scipy import special  # here, not at module level: keeps `import nt_complex` fast
     t = special.stdtrit(n_draws - 1, 0.5 + confidence / 2)  # Student t quantile
     half = t * float(np.std(per_draw, ddof=1)) / math.sqrt(n_draws)
     half = float(max(half, _ROUNDING_EPS * float(np.finfo(dt).eps) * abs(mean)))

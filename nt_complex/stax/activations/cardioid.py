@@ -24,13 +24,13 @@ around `x = 1` otherwise), so `r -> 1` (the diagonal: `E|f|^2 = 3q/8`,
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from scipy import special as sps
 
 from nt_complex._dtypes import complex_dtype
 from nt_complex.gaussian import GaussianPair, Moments, require_circular, safe_sqrt
@@ -72,6 +72,7 @@ def hyp2f1_integer_excess(a: float, b: float, m: int, n_terms: int = _N_TERMS
     """
     if not isinstance(m, (int, np.integer)) or m < 1:
         raise ValueError(f"m = c - a - b must be a positive integer; got {m!r}.")
+    from scipy import special as sps  # here, not at module level: keeps `import nt_complex` fast
     c = a + b + m
     n = np.arange(n_terms)
     # Gauss series coefficients (a)_n (b)_n / ((c)_n n!).
@@ -115,10 +116,10 @@ def hyp2f1_integer_excess(a: float, b: float, m: int, n_terms: int = _N_TERMS
     return f
 
 
-_F_R0 = hyp2f1_integer_excess(-0.5, -0.5, 2)   # 2F1(-1/2,-1/2;1;x)
-_F_R2 = hyp2f1_integer_excess(0.5, 0.5, 2)     # 2F1(1/2,1/2;3;x)
-_F_PHI1 = hyp2f1_integer_excess(0.5, 0.5, 1)   # 2F1(1/2,1/2;2;x)
-_F_PHI3 = hyp2f1_integer_excess(1.5, 1.5, 1)   # 2F1(3/2,3/2;4;x)
+# Built on first use (series coefficients from scipy), then shared:
+# (-1/2, -1/2, 2) is 2F1(-1/2,-1/2;1;x), (1/2, 1/2, 2) 2F1(1/2,1/2;3;x),
+# (1/2, 1/2, 1) 2F1(1/2,1/2;2;x), (3/2, 3/2, 1) 2F1(3/2,3/2;4;x).
+_hyp2f1 = functools.cache(hyp2f1_integer_excess)
 
 
 def cardioid(z: jnp.ndarray) -> jnp.ndarray:
@@ -154,15 +155,15 @@ def _cardioid_moments(pair: GaussianPair, derivatives: bool) -> Moments:
                      "nt_complex.stax.activations.cardioid.cardioid, smooth=False) instead.")
     scale, r, e = _polar_correlation(pair)
     x = r ** 2
-    r0 = (np.pi / 4) * _F_R0(x)
-    r2 = (9 * np.pi / 32) * x * _F_R2(x)
+    r0 = (np.pi / 4) * _hyp2f1(-0.5, -0.5, 2)(x)
+    r2 = (9 * np.pi / 32) * x * _hyp2f1(0.5, 0.5, 2)(x)
     rho = r * e
     cov = scale * (rho / 4 + (r0 + e ** 2 * r2) / 16)
     pseudo = scale * r0 / 16
     if not derivatives:
         return Moments(cov=cov, pseudo=pseudo)
-    phi1 = (np.pi / 4) * r * _F_PHI1(x)
-    phi3 = (3 * np.pi / 32) * r ** 3 * _F_PHI3(x)
+    phi1 = (np.pi / 4) * r * _hyp2f1(0.5, 0.5, 1)(x)
+    phi3 = (3 * np.pi / 32) * r ** 3 * _hyp2f1(1.5, 1.5, 1)(x)
     ec = jnp.conj(e)
     return Moments(
         cov=cov, pseudo=pseudo,
