@@ -5,6 +5,7 @@ Tolerance per entry: 4 standard errors of the MC mean plus a floor of 1e-3
 times the diagonal scale for the O(1/width) finite-width bias (1/1024 ~ 1e-3).
 """
 
+import functools
 import zlib
 
 import numpy as np
@@ -36,26 +37,36 @@ def _analytic(kernel_fn, x):
     return {f: np.asarray(k.get(f)) for f in ("nngp", "ntk", "pseudo_nngp", "pseudo_ntk")}
 
 
-CASES = [
-    ("crelu-circular", stax.CReLU, 0.0, X, 1.0),
-    ("crelu-real-weights", stax.CReLU, 1.0, X, 1.0),
-    ("crelu-improper-input", stax.CReLU, 0.6 + 0.3j, X_IMPROPER, 1.0),
-    ("split-erf-real-weights", stax.SplitErf, 1.0, X, 1.0),
-    ("exp-circular", stax.Exp, 0.0, X, 0.4),
-    ("exp-improper", stax.Exp, 1.0, X_IMPROPER, 0.4),
-    ("identity-real-weights", stax.Identity, 1.0, X, 1.0),
-]
+CASES = {  # name: (activation, pseudo-variance of the weights, inputs, input scale)
+    "crelu-circular": (stax.CReLU, 0.0, X, 1.0),
+    "crelu-real-weights": (stax.CReLU, 1.0, X, 1.0),
+    "crelu-improper-input": (stax.CReLU, 0.6 + 0.3j, X_IMPROPER, 1.0),
+    "split-erf-real-weights": (stax.SplitErf, 1.0, X, 1.0),
+    "exp-circular": (stax.Exp, 0.0, X, 0.4),
+    "exp-improper": (stax.Exp, 1.0, X_IMPROPER, 0.4),
+    "identity-real-weights": (stax.Identity, 1.0, X, 1.0),
+}
+# The power test below reuses this case's draws: same xdist worker, one estimate.
+SHARED = "crelu-real-weights"
 
 
-@pytest.mark.parametrize("name,activation,pseudo,x,scale", CASES, ids=[c[0] for c in CASES])
-def test_analytic_kernel_matches_wide_networks(name, activation, pseudo, x, scale):
-    init_fn, apply_fn, kernel_fn = _network(activation, pseudo)
-    x = x * scale
-    estimate = mc_kernels(init_fn, apply_fn, x, N_SAMPLES, seed=zlib.crc32(name.encode()))
-    analytic = _analytic(kernel_fn, x)
+@functools.cache
+def _estimate(name):
+    activation, pseudo, x, scale = CASES[name]
+    init_fn, apply_fn, _ = _network(activation, pseudo)
+    return mc_kernels(init_fn, apply_fn, x * scale, N_SAMPLES, seed=zlib.crc32(name.encode()))
+
+
+@pytest.mark.parametrize("name", [
+    pytest.param(name, marks=pytest.mark.xdist_group(SHARED)) if name == SHARED else name
+    for name in CASES])
+def test_analytic_kernel_matches_wide_networks(name):
+    activation, pseudo, x, scale = CASES[name]
+    kernel_fn = _network(activation, pseudo)[2]
+    analytic = _analytic(kernel_fn, x * scale)
     if pseudo == 0.0:
-        assert kernel_fn(x, None).is_circular
-    assert_within_se(estimate, analytic)
+        assert kernel_fn(x * scale, None).is_circular
+    assert_within_se(_estimate(name), analytic)
 
 
 def _crelu_without(field):
@@ -67,14 +78,15 @@ def _crelu_without(field):
     return activation_layer(f"CReLU-without-{field}", lambda z: stax.CReLU()[1]((), z), dropped)
 
 
+@pytest.mark.xdist_group(SHARED)
 @pytest.mark.parametrize("field", ["k_bb", "l_zb"])
 def test_dropping_a_wirtinger_term_fails_the_monte_carlo_check(field):
-    """Power: the same MC check rejects an NTK missing the conj(Theta) term
-    (k_bb) or a pseudo term (l_zb), so the check above has teeth."""
-    x = X
-    init_fn, apply_fn, kernel_fn = _network(stax.CReLU, 1.0)
-    estimate = mc_kernels(init_fn, apply_fn, x, N_SAMPLES, seed=7)
-    wrong = _network(lambda: _crelu_without(field), 1.0)[2]
+    """Power: the same MC check (the same draws) rejects an NTK missing the
+    conj(Theta) term (k_bb) or a pseudo term (l_zb), so the check above has teeth."""
+    activation, pseudo, x, _ = CASES[SHARED]  # CReLU, real weights, unscaled X
+    kernel_fn = _network(activation, pseudo)[2]
+    estimate = _estimate(SHARED)
+    wrong = _network(lambda: _crelu_without(field), pseudo)[2]
     analytic = _analytic(wrong, x)
     target = "ntk" if field == "k_bb" else "pseudo_ntk"
     with pytest.raises(AssertionError):
