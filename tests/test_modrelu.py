@@ -17,7 +17,8 @@ from nt_complex import stax
 from nt_complex.gaussian import GaussianPair
 from nt_complex.special import modrelu as mr
 from nt_complex.special.scaled_bessel import scaled_bessel
-from nt_complex.stax.activations._elementwise import _mirrored, activation_layer
+from nt_complex.stax.activations._elementwise import (_kernel_of_activation, _mirrored,
+                                                      activation_layer)
 from nt_complex.stax.activations.phase_equivariant import ModReLU, _modrelu_moments
 
 
@@ -526,13 +527,19 @@ def test_gram_of_a_batch_integrates_only_the_upper_triangle(network, monkeypatch
         return original(c1, c2, x, derivatives, where)
 
     monkeypatch.setattr(mr, "modrelu_quadrature", counting)
-    jax.clear_caches()  # retrace with the counting quadrature
+    # Retrace the activation's compiled kernel with the counting quadrature, and
+    # drop the counting version afterwards (not jax.clear_caches(): the rest of
+    # this worker would recompile everything).
+    _kernel_of_activation.clear_cache()
     get = ("nngp", "ntk") if network == "dense" else ("nngp",)  # compile time
-    gram = kernel_fn(x, None, get)
-    upper = sum(integrated)
-    integrated.clear()
-    cross = kernel_fn(x, x, get)
-    everything = sum(integrated)
+    try:
+        gram = kernel_fn(x, None, get)
+        upper = sum(integrated)
+        integrated.clear()
+        cross = kernel_fn(x, x, get)
+        everything = sum(integrated)
+    finally:
+        _kernel_of_activation.clear_cache()
     if network == "conv_global_pool":  # pairs of positions: some within one example
         same_example = n * 9 * 9  # (i, i, p, p'), all integrated on both paths
         assert everything / 2 <= upper <= (everything + same_example) / 2, (upper, everything)

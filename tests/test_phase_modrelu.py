@@ -17,9 +17,11 @@ import scipy.optimize
 from scipy import stats
 from scipy.special import ive
 
+import nt_complex.phase.diagram as diagram_module
 import nt_complex.stax as cstax
 from nt_complex.special import bessel_quadrature as bq
 from nt_complex.phase import Status, phase_diagram, saddle_node_line
+from nt_complex.stax.activations._elementwise import _kernel_of_activation
 
 BIAS = -0.5
 
@@ -104,6 +106,13 @@ def c_map(c: float, p: float, W_var: float, b_var: float) -> float:
     return (W_var * p * bessel_G(c, BIAS / math.sqrt(p)) + b_var) / p
 
 
+def _drop_compiled_rules():
+    """The compiled activation kernels and phase solvers (not jax.clear_caches():
+    the rest of this xdist worker would recompile everything)."""
+    _kernel_of_activation.clear_cache()
+    diagram_module._solver.cache_clear()
+
+
 @pytest.mark.slow
 def test_c_star_at_ordered_points(monkeypatch):
     """The issue's points: the library finds c* = 1 (status OK; was
@@ -118,9 +127,12 @@ def test_c_star_at_ordered_points(monkeypatch):
     original = bq._block_values
     monkeypatch.setattr(bq, "_block_values",
                         lambda *args: passes.append(args[-1]) or original(*args))
-    jax.clear_caches()  # trace the rule again, with the recording pass
     W, B = [1.2, 1.6], [0.3]
-    pd = phase_diagram(modrelu_block, W, B)
+    _drop_compiled_rules()  # trace the rule again, with the recording pass
+    try:
+        pd = phase_diagram(modrelu_block, W, B)
+    finally:
+        _drop_compiled_rules()  # and forget that version
     assert passes and not any(passes), passes  # the last argument is `jacobian`
     assert pd.status.tolist() == [[Status.OK, Status.OK]]
     np.testing.assert_allclose(pd.c_star, 1.0, atol=1e-8)
