@@ -38,6 +38,7 @@ def compute(quick: bool = False) -> dict:
     x_train, x_grid = _features(w_train), _features(grid)
     init_fn, apply_fn, kernel_fn = stax.serial(
         stax.Dense(512, 1.5, 0.2), stax.CReLU(), stax.Dense(1, 1.5, 0.2))
+    kernel_fn = jax.jit(kernel_fn, static_argnames="get")
     lr, steps = 1.0, 600 if quick else 4000
     ensemble = predict.gradient_descent_mse_ensemble(kernel_fn, x_train, jnp.asarray(y_train), lr)
     ntk = ensemble(float(steps), x_grid, "ntk", compute_cov=True)
@@ -48,6 +49,7 @@ def compute(quick: bool = False) -> dict:
 
     _, _, real_kernel_fn = nt.stax.serial(nt.stax.Dense(512, 1.5, 0.2), nt.stax.Relu(),
                                           nt.stax.Dense(1, 1.5, 0.2))
+    real_kernel_fn = jax.jit(real_kernel_fn, static_argnames="get")
     y_real = np.concatenate([y_train.real, y_train.imag], 1)
     real = nt.predict.gradient_descent_mse_ensemble(
         real_kernel_fn, np.asarray(x_train.real), jnp.asarray(y_real), lr)(
